@@ -1,0 +1,73 @@
+"""Splitting a data set into mini-batches.
+
+Used by chapter 1 (mini-batch loops, shuffling, the partial last batch) and by
+:mod:`sgdlab.training` and :mod:`sgdlab.metrics`.
+
+One epoch is one pass over every row exactly once. Without shuffling, the
+batches are consecutive slices in file order; with shuffling, a fresh random
+permutation is drawn at the start of every epoch (sampling *without*
+replacement), which is what ``torch.utils.data.DataLoader(..., shuffle=True)``
+does. The last batch is shorter when the batch size does not divide the number
+of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+
+from ._checks import check_batch_size, check_positive_int
+
+
+def n_batches(n_rows: int, batch_size: int) -> int:
+    """Number of batches in one epoch: ``ceil(n_rows / batch_size)``."""
+    n_rows = check_positive_int(n_rows, "n_rows")
+    batch_size = check_batch_size(batch_size, n_rows)
+    return math.ceil(n_rows / batch_size)
+
+
+def batch_lengths(n_rows: int, batch_size: int) -> list[int]:
+    """Length of every batch of one epoch; only the last one can be shorter."""
+    count = n_batches(n_rows, batch_size)
+    return [min(batch_size, n_rows - i * batch_size) for i in range(count)]
+
+
+def epoch_batches(
+    n_rows: int,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+) -> Iterator[torch.Tensor]:
+    """Yield the row indices of each batch of one epoch.
+
+    Parameters
+    ----------
+    n_rows
+        Number of rows in the data set.
+    batch_size
+        Rows per batch, between 1 and ``n_rows``. The last batch holds the
+        ``n_rows % batch_size`` leftover rows if that is not zero.
+    shuffle
+        Draw a new random order of the rows (a permutation) for this epoch.
+    generator
+        Source of randomness for the permutation. With a generator seeded by
+        ``torch.Generator().manual_seed(s)``, the batches are the same as those
+        of ``DataLoader(dataset, batch_size, shuffle=True, generator=...)``
+        seeded with ``s``.
+
+    Yields
+    ------
+    torch.Tensor
+        1-D ``int64`` tensor of row indices. Together, the batches of one
+        epoch hold every index exactly once.
+    """
+    n_rows = check_positive_int(n_rows, "n_rows")
+    batch_size = check_batch_size(batch_size, n_rows)
+    if shuffle:
+        order = torch.randperm(n_rows, generator=generator)
+    else:
+        order = torch.arange(n_rows)
+    yield from torch.split(order, batch_size)

@@ -1,0 +1,41 @@
+"""Measuring how long things take, robustly enough for a shared machine.
+
+Used by chapter 1 (reading the data versus one training step). Timings are
+medians over repeats, which resists the outliers of a busy machine better than
+a mean; ratios measured in one run are more trustworthy than absolute times.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from ._checks import check_positive_int
+
+
+def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2) -> float:
+    """Median wall-clock time of ``fn()`` in seconds.
+
+    Parameters
+    ----------
+    fn
+        A function of no arguments; its result is discarded.
+    repeats
+        Number of timed calls (odd numbers give a true median).
+    warmup
+        Untimed calls made first (caches, lazy initialization).
+    """
+    repeats = check_positive_int(repeats, "repeats")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    if not callable(fn):
+        raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
