@@ -34,6 +34,21 @@ def batch_lengths(n_rows: int, batch_size: int) -> list[int]:
     return [min(batch_size, n_rows - i * batch_size) for i in range(count)]
 
 
+def dataloader_permutation(n_rows: int, generator: torch.Generator | None) -> torch.Tensor:
+    """The order in which ``DataLoader(..., shuffle=True)`` visits ``n_rows`` rows.
+
+    Per epoch, torch 2.13's DataLoader draws three things from its generator:
+    a seed for worker processes, the permutation, and (when the sampler runs
+    to its end) a second permutation that it discards. Making the same draws
+    keeps our batches identical to DataLoader's, epoch after epoch, for the
+    same seeded generator, so the two loaders can be compared on equal terms.
+    """
+    torch.empty((), dtype=torch.int64).random_(generator=generator)
+    order = torch.randperm(n_rows, generator=generator)
+    torch.randperm(n_rows, generator=generator)
+    return order
+
+
 def epoch_batches(
     n_rows: int,
     batch_size: int,
@@ -67,7 +82,7 @@ def epoch_batches(
     n_rows = check_positive_int(n_rows, "n_rows")
     batch_size = check_batch_size(batch_size, n_rows)
     if shuffle:
-        order = torch.randperm(n_rows, generator=generator)
+        order = dataloader_permutation(n_rows, generator)
     else:
         order = torch.arange(n_rows)
     yield from torch.split(order, batch_size)

@@ -1,0 +1,133 @@
+"""The whole book, built strictly, as CI and readers build it.
+
+One build (``jupyter-book build . --all -W -n --keep-going``): a failing cell,
+a warning or a broken reference fails it. ``--all`` makes Sphinx re-read every
+page, so a warning in a page that did not change is still reported; the
+execution cache still spares re-running unchanged chapters (and
+``sgdlab.sphinxext`` empties it when code/ or data/ changed).
+
+The other tests read what that build wrote and check the book's promises:
+glued numbers equal what ``sgdlab`` computes, every figure has alt text and a
+caption, exercises have solutions, pages stay light.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHAPTERS = ["epochs-and-minibatches"]
+PAGE_BUDGET = 3 * 1024 * 1024
+
+pytestmark = pytest.mark.book
+
+
+@pytest.fixture(scope="module")
+def build():
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    log = result.stdout + result.stderr
+    (ROOT / "_build").mkdir(exist_ok=True)
+    (ROOT / "_build" / "test-build.log").write_text(log)
+    return result.returncode, log
+
+
+def test_strict_build_succeeds_without_warnings(build):
+    code, log = build
+    assert code == 0, log[-5000:]
+    assert "build succeeded" in log
+    # ipykernel prints a notice about its local TCP transport; it is not a Sphinx warning.
+    problems = [
+        line
+        for line in log.splitlines()
+        if re.search(r"WARNING|ERROR|Traceback", line) and not line.startswith("[IPKernelApp]")
+    ]
+    assert not problems, "\n".join(problems)
+    assert not list((HTML / "reports").glob("**/*.log")), "execution reports left behind"
+
+
+def _pages():
+    return [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_")]
+
+
+def _glue(chapter):
+    path = ROOT / "_build" / "jupyter_execute" / "book" / f"{chapter}.glue.json"
+    data = json.loads(path.read_text())
+    return {key: value["data"] for key, value in data.items()}
+
+
+def test_every_image_has_alt_text(build):
+    pages = _pages()
+    assert len(pages) >= 3
+    for page in pages:
+        html = page.read_text()
+        for tag in re.findall(r"<img[^>]*>", html):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), f"{page.name}: {tag[:120]}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_figures_are_numbered_captioned_and_drawn(build, chapter):
+    html = (HTML / "book" / f"{chapter}.html").read_text()
+    figures = re.findall(r'<figure[^>]*id="(fig-[^"]+)"[^>]*>(.*?)</figure>', html, re.S)
+    assert len(figures) >= 3
+    for name, body in figures:
+        assert "<figcaption>" in body, name
+        img = re.search(r'<img[^>]+alt="([^"]+)"[^>]+src="[^"]+\.svg"', body)
+        assert img, f"{name} has no image with alt text"
+        assert len(img.group(1)) > 60, f"{name}: alt text too short to describe the figure"
+        assert 'class="caption-number"' in body, f"{name} is not numbered"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_glue_is_missing(build, chapter):
+    source = (ROOT / "book" / f"{chapter}.md").read_text()
+    used = set(re.findall(r"\{glue:(?:text|figure|md)\}`([^`:]+)", source))
+    used |= set(re.findall(r":::\{glue:figure\} (\S+)", source))
+    assert used <= set(_glue(chapter)), used - set(_glue(chapter))
+
+
+def test_chapter1_numbers_are_what_sgdlab_computes(build, headline):
+    glue = _glue("epochs-and-minibatches")
+    full, mini = headline
+    assert int(glue["ch1-mini-reached"]["text/plain"]) == mini.epochs_to_reach(full.epoch_loss[-1])
+    assert float(glue["ch1-full-final"]["text/plain"]) == pytest.approx(full.epoch_loss[-1])
+    assert float(glue["ch1-mini-final"]["text/plain"]) == pytest.approx(mini.epoch_loss[-1])
+    assert int(glue["ch1-features"]["text/plain"]) == 12
+    assert float(glue["ch1-acc-diff"]["text/plain"]) < 1e-12
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_exercises_have_executed_solutions(build, chapter):
+    html = (HTML / "book" / f"{chapter}.html").read_text()
+    exercises = re.findall(r'class="[^"]*\bexercise\b', html)
+    solutions = re.findall(r'class="[^"]*\bsolution\b[^"]*\bdropdown\b', html)
+    assert len(exercises) >= 3 and len(solutions) >= len(exercises)
+    source = (ROOT / "book" / f"{chapter}.md").read_text()
+    solution_blocks = re.findall(r":::\{solution-start\}.*?:::\{solution-end\}", source, re.S)
+    assert sum("{code-cell}" in block for block in solution_blocks) >= 1
+
+
+def test_buttons_and_launch_links(build):
+    html = (HTML / "book" / "epochs-and-minibatches.html").read_text()
+    assert "mybinder.org/v2/gh/" in html and "urlpath=lab" in html
+    assert "download-notebook-button" in html or "epochs-and-minibatches.ipynb" in html
+    assert "github.com/sgdlab-course/epochs-and-minibatches/issues" in html
+
+
+def test_pages_are_light(build):
+    for page in _pages():
+        size = page.stat().st_size
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', page.read_text()):
+            asset = (page.parent / src).resolve()
+            if asset.is_file():
+                size += asset.stat().st_size
+        assert size < PAGE_BUDGET, f"{page.name}: {size / 1e6:.2f} MB"

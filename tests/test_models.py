@@ -1,0 +1,41 @@
+"""Tests of sgdlab.models."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from sgdlab.models import count_parameters, make_mlp
+
+
+def test_same_weights_as_manual_seed_then_build():
+    torch.manual_seed(12345)
+    reference = nn.Sequential(nn.Linear(12, 5), nn.ReLU(), nn.Linear(5, 1))
+    model = make_mlp(12, seed=12345)
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_global_random_state_untouched():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    make_mlp(12, seed=1)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_shape_and_parameter_count():
+    model = make_mlp(12)
+    assert model(torch.zeros(4, 12)).shape == (4, 1)
+    assert count_parameters(model) == 12 * 5 + 5 + 5 * 1 + 1
+
+
+def test_dtype():
+    assert make_mlp(3, dtype=torch.float64)[0].weight.dtype == torch.float64
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "12", True])
+def test_bad_widths(bad):
+    with pytest.raises(ValueError, match="n_inputs must be a positive integer"):
+        make_mlp(bad)

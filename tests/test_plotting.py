@@ -1,0 +1,60 @@
+"""Tests of sgdlab.plotting: figures show what they are given."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from sgdlab import plotting
+from sgdlab.metrics import Roughness
+from sgdlab.training import History
+
+
+def _history(b, losses):
+    h = History(b)
+    h.epoch_loss = list(losses)
+    h.full_loss = list(losses)
+    h.calls = list(range(1, len(losses) + 1))
+    h.steps = list(h.calls)
+    return h
+
+
+def test_loss_vs_epochs_draws_one_curve_per_run_and_the_target():
+    runs = [_history(506, [3.0, 2.0, 1.0]), _history(50, [2.0, 1.0, 0.5])]
+    fig = plotting.plot_loss_vs_epochs(runs, target=1.0, reached=2)
+    ax = fig.axes[0]
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(curves) == 2
+    np.testing.assert_array_equal(curves[1].get_ydata(), [2.0, 1.0, 0.5])
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch of 506", "batch of 50"]
+    assert any(t.get_text() == "epoch 2" for t in ax.texts)
+    plt.close(fig)
+
+
+def test_loss_vs_calls_is_log_log():
+    fig = plotting.plot_loss_vs_calls([_history(10, [1.0, 0.5])], ["x"])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2])
+    plt.close(fig)
+
+
+def test_roughness_skips_zero_spread_on_log_axis():
+    r = Roughness(np.array([1, 2, 4]), np.ones(3), np.array([2.0, 1.0, 0.0]), np.array([4, 2, 1]))
+    fig = plotting.plot_roughness([r], ["file order"], reference=(np.arange(1, 5), np.ones(4)))
+    spread = fig.axes[0].get_lines()[0]
+    np.testing.assert_array_equal(spread.get_xdata(), [1, 2])
+    plt.close(fig)
+
+
+def test_labels_must_match_runs():
+    with pytest.raises(ValueError):
+        plotting.plot_loss_vs_calls([_history(1, [1.0])], ["a", "b"])
+
+
+def test_glue_figure_closes_the_figure():
+    fig, _ = plt.subplots()
+    plotting.glue_figure("test-figure", fig)
+    assert fig.number not in plt.get_fignums()

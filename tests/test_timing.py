@@ -1,0 +1,30 @@
+"""Tests of sgdlab.timing (lower bounds only: no test depends on machine speed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sgdlab.timing import median_time
+
+
+def test_median_time_is_at_least_the_sleep():
+    assert median_time(lambda: time.sleep(0.002), repeats=3, warmup=0) >= 0.002
+
+
+def test_calls_are_counted():
+    calls = []
+    median_time(lambda: calls.append(1), repeats=5, warmup=2)
+    assert len(calls) == 7
+
+
+@pytest.mark.parametrize("kwargs", [{"repeats": 0}, {"warmup": -1}, {"repeats": 1.5}])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        median_time(lambda: None, **kwargs)
+
+
+def test_not_callable():
+    with pytest.raises(ValueError, match="callable"):
+        median_time(42)
