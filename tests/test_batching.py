@@ -8,9 +8,8 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from torch.utils.data import DataLoader, TensorDataset
-
 from sgdlab.batching import batch_lengths, epoch_batches, n_batches
+from torch.utils.data import DataLoader, TensorDataset
 
 
 @given(n=st.integers(1, 300), data=st.data(), shuffle=st.booleans())

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from sgdlab.data import BOSTON_COLUMNS, data_dir, load_boston, read_boston_table, standardize
 
 
@@ -27,7 +26,8 @@ def test_load_drops_b_and_standardizes(boston):
     assert boston.target_name == "MEDV"
     both = torch.cat([boston.X, boston.y], dim=1).double()
     assert torch.allclose(both.mean(0), torch.zeros(13, dtype=torch.float64), atol=1e-6)
-    assert torch.allclose(both.std(0, unbiased=False), torch.ones(13, dtype=torch.float64), atol=1e-6)
+    ones = torch.ones(13, dtype=torch.float64)
+    assert torch.allclose(both.std(0, unbiased=False), ones, atol=1e-6)
 
 
 def test_standardization_can_be_undone(boston):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from sgdlab.batching import batch_lengths
 from sgdlab.metrics import Roughness, loss_roughness, per_batch_loss
 from sgdlab.models import make_mlp
@@ -43,7 +42,7 @@ def test_spread_drops_below_the_mean_above_some_batch_size(boston, trained):
         assert r.std[0] > r.mean[0]  # batch of one row: spread above the mean
         crossing = r.crossover()
         assert crossing is not None and 2 <= crossing <= 256
-        assert np.all(r.std[sizes.index(crossing):] < r.mean[sizes.index(crossing):])
+        assert np.all(r.std[sizes.index(crossing) :] < r.mean[sizes.index(crossing) :])
     # consecutive rows are similar, so file-order batches are rougher
     assert in_order.crossover() > shuffled.crossover()
 

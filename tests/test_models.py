@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
 from sgdlab.models import count_parameters, make_mlp
+from torch import nn
 
 
 def test_same_weights_as_manual_seed_then_build():

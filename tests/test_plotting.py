@@ -5,7 +5,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-
 from sgdlab import plotting
 from sgdlab.metrics import Roughness
 from sgdlab.training import History

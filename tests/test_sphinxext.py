@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from sgdlab.sphinxext import STAMP_SUFFIX, fingerprint, refresh_cache
 
 
@@ -87,7 +86,7 @@ print("value:", open("code/value.txt").read().strip())
 
 def _build(root: Path) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build" / "html")],
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build/html")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from sgdlab.timing import median_time
+from sgdlab.timing import cpu_model, machine_info, median_time
 
 
 def test_median_time_is_at_least_the_sleep():
@@ -28,3 +27,14 @@ def test_bad_arguments(kwargs):
 def test_not_callable():
     with pytest.raises(ValueError, match="callable"):
         median_time(42)
+
+
+def test_machine_info_names_what_a_reader_needs():
+    import torch
+
+    info = machine_info()
+    assert set(info) == {"cpu", "cores", "torch threads", "torch", "python", "gpu"}
+    assert info["torch"] == torch.__version__
+    assert info["torch threads"] == torch.get_num_threads()
+    assert info["cores"] >= 1
+    assert info["cpu"] == cpu_model() and info["cpu"]

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from sgdlab.batching import epoch_batches
 from sgdlab.models import make_mlp
 from sgdlab.training import (
@@ -19,7 +18,6 @@ from sgdlab.training import (
     train,
     train_until_converged,
 )
-
 
 # --- The chapter's claims ---------------------------------------------------
 
@@ -47,9 +45,7 @@ def test_shuffling_reaches_the_target_sooner(boston, headline):
     full, mini = headline
     shuffled = train(make_mlp(12), boston.X, boston.y, epochs=100, batch_size=50,
                      shuffle=True, seed=0)  # fmt: skip
-    assert shuffled.epochs_to_reach(full.epoch_loss[-1]) < mini.epochs_to_reach(
-        full.epoch_loss[-1]
-    )
+    assert shuffled.epochs_to_reach(full.epoch_loss[-1]) < mini.epochs_to_reach(full.epoch_loss[-1])
 
 
 def test_full_batch_epoch_loss_is_loss_before_the_step(boston, headline):
@@ -165,7 +161,7 @@ def test_train_until_converged_stops_when_the_loss_is_flat(boston):
     assert h.converged
     assert h.epochs < 10_000
     last = h.full_loss[-4:]
-    assert all(abs(a - b) / a < 1e-3 for a, b in zip(last, last[1:]))
+    assert all(abs(a - b) / a < 1e-3 for a, b in zip(last, last[1:], strict=False))
 
 
 def test_train_until_converged_gives_up_after_max_epochs(boston):

@@ -46,7 +46,9 @@ def per_batch_loss(
     batch_size = check_batch_size(batch_size, len(X))
     repeats = check_positive_int(repeats, "repeats")
     if repeats > 1 and not shuffle:
-        raise ValueError("repeats > 1 needs shuffle=True: without shuffling every epoch is the same")
+        raise ValueError(
+            "repeats > 1 needs shuffle=True: without shuffling every epoch is the same"
+        )
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         squared = (model(X) - y).pow(2).sum(dim=1)  # χ² contribution of every row

@@ -7,9 +7,12 @@ a mean; ratios measured in one run are more trustworthy than absolute times.
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ._checks import check_positive_int
 
@@ -39,3 +42,31 @@ def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2)
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def cpu_model() -> str:
+    """The processor's model name, from ``/proc/cpuinfo`` where there is one."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="ignore").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info() -> dict[str, str | int]:
+    """What a timing was measured on: CPU, cores, torch threads and version, GPU.
+
+    Benchmarks and chapters print this next to their numbers.
+    """
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count() or 0,
+        "torch threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "gpu": gpu,
+    }

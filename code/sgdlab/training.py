@@ -318,9 +318,7 @@ def train_until_converged(
     calls = steps = quiet = 0
     previous = evaluate_loss(model, X, y)
     for _ in range(max_epochs):
-        result = run_epoch(
-            model, X, y, optimizer, batch_size, shuffle=shuffle, generator=generator
-        )
+        result = run_epoch(model, X, y, optimizer, batch_size, shuffle=shuffle, generator=generator)
         calls += result.calls
         steps += result.steps
         current = evaluate_loss(model, X, y)
