@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-CHAPTERS = ["epochs-and-minibatches"]
+CHAPTERS = ["epochs-and-minibatches", "epoch-rmse"]
 PAGE_BUDGET = 3 * 1024 * 1024
 
 pytestmark = pytest.mark.book

@@ -57,3 +57,25 @@ def test_glue_figure_closes_the_figure():
     fig, _ = plt.subplots()
     plotting.glue_figure("test-figure", fig)
     assert fig.number not in plt.get_fignums()
+
+
+def test_chapter2_figures():
+    from sgdlab.simulation import simulate_batch_rmse
+    from sgdlab.training import RMSEReport
+
+    b = np.array([1, 10, 100])
+    fig = plotting.plot_rmse_ratio(b, np.array([0.8, 0.97, 0.997]), {"two": np.ones(3)})
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].get_legend().get_texts()) == 2
+    plt.close(fig)
+    mc = simulate_batch_rmse(1.0, [1, 4], n_batches=100)
+    fig = plotting.plot_monte_carlo(mc, np.array([0.8, 0.9]))
+    assert len(fig.axes[0].get_legend().get_texts()) == 2
+    plt.close(fig)
+    fig = plotting.plot_frozen_rmse(b, np.array([0.5, 0.6, 0.7]), np.full(3, 0.7), np.ones(3))
+    assert len(fig.axes[0].get_lines()) == 3
+    plt.close(fig)
+    reports = [RMSEReport(0.5, 0.6, 0.4), RMSEReport(0.9, 0.9, 0.85)]
+    fig = plotting.plot_rmse_reports([1, 506], reports)
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [0.5, 0.9, 0.6, 0.9, 0.4, 0.85]
+    plt.close(fig)

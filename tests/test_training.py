@@ -235,3 +235,44 @@ def test_epoch_batches_drive_run_epoch(boston):
     model = Spy()
     run_epoch(model, boston.X, boston.y, torch.optim.SGD(model.parameters(), lr=0.0), 128)
     assert seen == [len(b) for b in epoch_batches(506, 128)]
+
+
+# --- Chapter 2: the three RMSEs of an epoch ------------------------------------
+
+
+def test_train_epoch_rmse_separates_bias_and_learning(boston):
+    from sgdlab.training import train_epoch_rmse
+
+    reports = {}
+    for b in (4, 64, 506):
+        model = make_mlp(12)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        reports[b] = train_epoch_rmse(model, boston.X, boston.y, opt, b)
+    for r in reports.values():
+        assert r.averaged <= r.accumulated + 1e-7  # averaging bias, never upwards here
+    # one batch: nothing to average, and the "after" is one SGD step later
+    assert reports[506].averaged == pytest.approx(reports[506].accumulated, rel=1e-6)
+    # more steps per epoch: better model at the end of the epoch
+    assert reports[4].after < reports[64].after < reports[506].after
+
+
+def test_train_epoch_rmse_accumulated_is_the_rmse_of_predictions_made(boston):
+    from sgdlab.training import train_epoch_rmse
+
+    model = make_mlp(12)
+    reference = make_mlp(12)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    report = train_epoch_rmse(model, boston.X, boston.y, opt, 50)
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.01)
+    squared, rows = 0.0, 0
+    for idx in epoch_batches(506, 50):
+        pred = reference(boston.X[idx])
+        loss = torch.sqrt(torch.nn.functional.mse_loss(pred, boston.y[idx]))
+        ref_opt.zero_grad()
+        loss.backward()
+        ref_opt.step()
+        squared += ((pred.detach() - boston.y[idx]) ** 2).sum().item()
+        rows += len(idx)
+    assert report.accumulated == pytest.approx(math.sqrt(squared / rows), rel=1e-6)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_epoch_rmse(model, boston.X, boston.y, opt, 0)

@@ -1,11 +1,15 @@
-"""Losses measured on a trained model.
+"""Losses measured on a model, and the exact statistics of batch RMSEs.
 
 Used by chapter 1 (the "roughness" of the loss: how much χ²/N varies from one
-batch to the next, as a function of the batch size).
+batch to the next, as a function of the batch size) and chapter 2 (why an
+average of per-batch RMSEs depends on the batch size, by exactly how much,
+and the streaming accumulator that gives the true epoch RMSE).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,3 +110,197 @@ def loss_roughness(
         stds.append(values.std())
         counts.append(len(values))
     return Roughness(np.array(sizes), np.array(means), np.array(stds), np.array(counts))
+
+
+# --- Chapter 2: the statistics of a batch RMSE -------------------------------
+
+#: Coefficients of the large-b expansion of E[RMSE_b]/σ in powers of 1/b.
+SERIES_COEFFICIENTS = (1.0, -1 / 4, 1 / 32, 5 / 128, -21 / 2048, -399 / 8192)
+
+# Below this batch size the exact ratio of gamma functions is used; from it on,
+# the six-term series, whose truncation error (< 1e-15 there) is smaller than
+# the rounding error of the difference of two large log-gamma values.
+_SERIES_FROM = 200
+
+
+def _check_sigma(sigma: float) -> float:
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    if not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive finite number, got {sigma}")
+    return float(sigma)
+
+
+def _check_batch_sizes(b) -> np.ndarray:
+    """Batch sizes as a float array, after checking they are integers ≥ 1."""
+    arr = np.asarray(b)
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise ValueError(f"b must be an integer or an array of integers, got {b!r}")
+    values = arr.astype(float)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise ValueError(f"b must hold whole numbers of rows, got {b!r}")
+    if np.any(values < 1):
+        raise ValueError(f"b must be at least 1 (rows per batch), got {b!r}")
+    return values
+
+
+def _as_output(values: np.ndarray, b) -> float | np.ndarray:
+    return float(values) if np.ndim(b) == 0 else values
+
+
+def expected_batch_rmse(sigma: float, b) -> float | np.ndarray:
+    """Exact mean of one batch's RMSE when the errors are i.i.d. N(0, σ²) (chapter 2).
+
+    With ``b`` errors, ``b·MSE_b/σ²`` follows a χ² distribution with ``b``
+    degrees of freedom, so ``sqrt(b)·RMSE_b/σ`` follows a chi distribution and
+
+        E[RMSE_b] = σ · sqrt(2/b) · Γ((b+1)/2) / Γ(b/2).
+
+    It rises strictly with ``b`` from ``σ·sqrt(2/π)`` at ``b = 1`` towards σ.
+
+    Parameters
+    ----------
+    sigma
+        Standard deviation σ of the errors, in the units of the target (> 0).
+    b
+        Batch size, an integer ≥ 1, or an array of them (array in, array out).
+        Stable up to and beyond 10⁶: the gamma functions are never formed,
+        only differences of their logarithms, and for large ``b`` the
+        six-term asymptotic series is used.
+    """
+    sigma = _check_sigma(sigma)
+    bb = _check_batch_sizes(b)
+    small = bb < _SERIES_FROM
+    ratio = np.empty_like(bb)
+    if np.any(small):
+        lgamma = np.vectorize(math.lgamma, otypes=[float])
+        x = bb[small]
+        ratio[small] = np.sqrt(2.0 / x) * np.exp(lgamma((x + 1) / 2) - lgamma(x / 2))
+    if np.any(~small):
+        ratio[~small] = _series(bb[~small], len(SERIES_COEFFICIENTS))
+    return _as_output(sigma * ratio, b)
+
+
+def _series(b: np.ndarray, terms: int) -> np.ndarray:
+    inv = 1.0 / b
+    total = np.zeros_like(b)
+    for coefficient in reversed(SERIES_COEFFICIENTS[:terms]):  # Horner's scheme
+        total = total * inv + coefficient
+    return total
+
+
+def batch_rmse_series(sigma: float, b, terms: int = 4) -> float | np.ndarray:
+    """E[RMSE_b] from the large-b series, truncated after ``terms`` terms (chapter 2).
+
+    σ(1 − 1/(4b) + 1/(32b²) + 5/(128b³) − 21/(2048b⁴) − 399/(8192b⁵)):
+    ``terms=1`` gives σ, ``terms=2`` adds −σ/(4b), and so on up to 6.
+    """
+    sigma = _check_sigma(sigma)
+    bb = _check_batch_sizes(b)
+    if isinstance(terms, bool) or not isinstance(terms, numbers.Integral):
+        raise ValueError(f"terms must be an integer from 1 to 6, got {terms!r}")
+    if not 1 <= terms <= len(SERIES_COEFFICIENTS):
+        raise ValueError(f"terms must be from 1 to {len(SERIES_COEFFICIENTS)}, got {terms}")
+    return _as_output(sigma * _series(bb, int(terms)), b)
+
+
+def batch_rmse_spread(sigma: float, b) -> float | np.ndarray:
+    """Standard deviation of one batch's RMSE for i.i.d. N(0, σ²) errors (chapter 2).
+
+    Since E[RMSE_b²] = E[MSE_b] = σ², the variance is σ² − E[RMSE_b]², so the
+    spread is σ·sqrt(1 − c_b²) with c_b = E[RMSE_b]/σ; for large b it is close
+    to σ/sqrt(2b).
+    """
+    sigma = _check_sigma(sigma)
+    c = np.asarray(expected_batch_rmse(1.0, b))
+    return _as_output(sigma * np.sqrt(np.maximum(1.0 - c * c, 0.0)), b)
+
+
+def _check_predictions(predictions: torch.Tensor, targets: torch.Tensor) -> None:
+    for name, t in (("predictions", predictions), ("targets", targets)):
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if predictions.shape != targets.shape:
+        raise ValueError(
+            f"predictions and targets must have the same shape, got "
+            f"{tuple(predictions.shape)} and {tuple(targets.shape)}; "
+            "reshape one of them (e.g. targets.reshape(-1, 1))"
+        )
+    if predictions.numel() == 0:
+        raise ValueError("predictions are empty: pass at least one row")
+    if not torch.isfinite(predictions).all():
+        raise ValueError("predictions contain NaN or infinite values: the model has diverged")
+    if not torch.isfinite(targets).all():
+        raise ValueError("targets contain NaN or infinite values: clean the data first")
+
+
+class EpochRMSE:
+    """Streaming RMSE over an epoch: the RMSE of all rows seen, however batched (chapter 2).
+
+    Feed it every batch with :meth:`update`; :meth:`compute` returns
+    sqrt(Σ squared errors / Σ rows), one square root at the end. The result
+    equals the RMSE of the whole data set, including when the last batch is
+    shorter, which an average of per-batch RMSEs is not.
+
+    Rows are counted along the first dimension; a row with several outputs
+    contributes the mean of its squared errors, as ``mse_loss`` does.
+
+    Examples
+    --------
+    >>> acc = EpochRMSE()
+    >>> for idx in batches:
+    ...     acc.update(model(X[idx]), y[idx])
+    >>> acc.compute()
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything seen (call at the start of each epoch)."""
+        self.sum_squared_error = 0.0
+        self.rows = 0
+
+    def update(self, predictions: torch.Tensor, targets: torch.Tensor) -> None:
+        """Add one batch. Gradients are not tracked; the inputs are not changed."""
+        _check_predictions(predictions, targets)
+        with torch.no_grad():
+            errors = (predictions.detach().double() - targets.detach().double()) ** 2
+            per_row = errors.reshape(errors.shape[0], -1).mean(dim=1)
+            self.sum_squared_error += float(per_row.sum())
+        self.rows += int(per_row.shape[0])
+
+    def compute(self) -> float:
+        """The RMSE over every row given to :meth:`update` since the last reset."""
+        if self.rows == 0:
+            raise ValueError("no rows seen yet: call update() with at least one batch")
+        return math.sqrt(self.sum_squared_error / self.rows)
+
+
+def batch_rmses(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RMSE of every batch of one epoch for a fixed model, and the batch lengths (chapter 2).
+
+    Their plain mean is what a loop that averages per-batch RMSEs reports;
+    compare it with :class:`EpochRMSE`, or with ``evaluate_loss(..., "mean")``
+    under a square root.
+    """
+    check_xy(X, y)
+    batch_size = check_batch_size(batch_size, len(X))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        squared = (model(X) - y).double().pow(2).mean(dim=1)
+    values, lengths = [], []
+    for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator):
+        values.append(math.sqrt(float(squared[idx].mean())))
+        lengths.append(len(idx))
+    return np.asarray(values), np.asarray(lengths)

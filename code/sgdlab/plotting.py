@@ -2,7 +2,7 @@
 
 Nothing is computed here that a chapter states as a result: each function
 takes histories or measurements and returns a :class:`matplotlib.figure.Figure`.
-Used by chapter 1.
+Used by chapters 1 and 2.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .metrics import Roughness
-from .training import History
+from .simulation import MonteCarloRMSE
+from .training import History, RMSEReport
 
 #: Okabe–Ito colours, distinguishable with the common colour-vision deficiencies.
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -154,5 +155,101 @@ def plot_roughness(
     ax.set_xlabel("batch size")
     ax.set_ylabel("χ²/N of one batch")
     ax.legend(fontsize=8, ncols=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rmse_ratio(b: np.ndarray, exact: np.ndarray, series: dict[str, np.ndarray]) -> Figure:
+    """E[RMSE_b]/σ against b (log axis), exact and truncated series (chapter 2).
+
+    Parameters
+    ----------
+    b
+        Batch sizes.
+    exact
+        The exact ratio at each ``b``.
+    series
+        Legend label → truncated-series ratio at each ``b``.
+    """
+    fig, ax = plt.subplots()
+    ax.plot(b, exact, color="black", lw=2.2, label="exact")
+    styles = ["--", "-.", ":", (0, (5, 1))]
+    for i, (label, values) in enumerate(series.items()):
+        ax.plot(b, values, ls=styles[i % len(styles)], color=COLORS[i % len(COLORS)],
+                lw=1.4, label=label)  # fmt: skip
+    ax.axhline(np.sqrt(2 / np.pi), color="0.6", lw=0.8)
+    ax.annotate("sqrt(2/π)", (b[0], np.sqrt(2 / np.pi)), textcoords="offset points",
+                xytext=(4, -12), fontsize=8, color="0.4")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_ylim(0.6, 1.05)
+    ax.set_xlabel("batch size b")
+    ax.set_ylabel("E[RMSE of a batch] / σ")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_monte_carlo(
+    mc: MonteCarloRMSE, quoted: np.ndarray | None = None, quoted_label: str = "quoted"
+) -> Figure:
+    """Simulated minus exact mean batch RMSE, with ±2 standard-error bars (chapter 2).
+
+    ``quoted`` are other published simulated means for the same batch sizes,
+    drawn as open markers at their own distance from the exact value.
+    """
+    fig, ax = plt.subplots()
+    x = mc.batch_sizes.astype(float)
+    ax.axhline(0.0, color="black", lw=1)
+    label = f"this simulation ({mc.n_batches} batches), ±2 s.e."
+    ax.errorbar(x, mc.mean - mc.exact, yerr=2 * mc.sem, fmt="o", color=COLORS[0],
+                capsize=3, ms=5, label=label)  # fmt: skip
+    if quoted is not None:
+        ax.plot(x * 1.12, np.asarray(quoted) - mc.exact, "s", mfc="none", color=COLORS[1],
+                ms=6, label=quoted_label)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("batch size b")
+    ax.set_ylabel("simulated − exact mean RMSE")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_frozen_rmse(
+    batch_sizes: np.ndarray,
+    averaged: np.ndarray,
+    accumulated: np.ndarray,
+    gaussian: np.ndarray | None = None,
+) -> Figure:
+    """A fixed model's RMSE reported two ways against the batch size (chapter 2)."""
+    fig, ax = plt.subplots()
+    ax.plot(batch_sizes, averaged, "o-", ms=4, color=COLORS[1], label="mean of batch RMSEs")
+    ax.plot(batch_sizes, accumulated, "-", lw=2, color=COLORS[0],
+            label="accumulated (one square root)")  # fmt: skip
+    if gaussian is not None:
+        ax.plot(batch_sizes, gaussian, ":", color="0.3", label="Gaussian errors, exact")
+    ax.set_xscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("reported RMSE")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_rmse_reports(batch_sizes: Sequence[int], reports: Sequence[RMSEReport]) -> Figure:
+    """Grouped bars of the three RMSEs of one training epoch per batch size (chapter 2)."""
+    fig, ax = plt.subplots()
+    x = np.arange(len(batch_sizes))
+    width = 0.27
+    series = [
+        ("mean of batch RMSEs (printed)", [r.averaged for r in reports]),
+        ("accumulated over the epoch", [r.accumulated for r in reports]),
+        ("all rows, end of epoch", [r.after for r in reports]),
+    ]
+    for i, (label, values) in enumerate(series):
+        ax.bar(x + (i - 1) * width, values, width, color=COLORS[i], label=label)
+    ax.set_xticks(x, [str(b) for b in batch_sizes])
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("RMSE after one epoch")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -333,3 +333,60 @@ def train_until_converged(
             history.converged = True
             break
     return history
+
+
+@dataclass(frozen=True)
+class RMSEReport:
+    """Three RMSEs of one training epoch (chapter 2).
+
+    Attributes
+    ----------
+    averaged
+        Mean of the per-batch RMSEs during the epoch: what a loop that sums
+        batch RMSEs and divides by the number of batches prints. Mixes two
+        effects: the model improves during the epoch, and the average of
+        square roots is below the square root of the average.
+    accumulated
+        sqrt(Σ squared errors / rows) during the same epoch: the model still
+        changes, but the averaging bias is gone.
+    after
+        RMSE of all rows with the model as it is at the end of the epoch.
+    """
+
+    averaged: float
+    accumulated: float
+    after: float
+
+
+def train_epoch_rmse(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+) -> RMSEReport:
+    """Train one epoch on the per-batch RMSE loss and report three RMSEs (chapter 2).
+
+    The loss minimized for each batch is ``sqrt(mse_loss(model(x), y))``, as
+    in the reader's loop of chapter 2. See :class:`RMSEReport`.
+    """
+    from .metrics import EpochRMSE  # metrics imports batching only; no cycle
+
+    check_xy(X, y)
+    batch_size = check_batch_size(batch_size, len(X))
+    accumulator = EpochRMSE()
+    total, count = 0.0, 0
+    for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator):
+        predictions = model(X[idx])
+        loss = torch.sqrt(nn.functional.mse_loss(predictions, y[idx]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        count += 1
+        accumulator.update(predictions, y[idx])
+    after = math.sqrt(evaluate_loss(model, X, y, "mean"))
+    return RMSEReport(total / count, accumulator.compute(), after)

@@ -1,0 +1,97 @@
+"""Monte-Carlo simulations with their uncertainties (chapter 2).
+
+A simulated mean without its standard error cannot tell a real effect from
+noise. Every function here returns both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_positive_int
+from .metrics import _check_sigma, expected_batch_rmse
+
+#: Largest number of normal draws held in memory at once.
+_CHUNK = 2_000_000
+
+
+@dataclass(frozen=True)
+class MonteCarloRMSE:
+    """Simulated mean RMSE per batch size, with standard errors and z-scores."""
+
+    batch_sizes: np.ndarray
+    mean: np.ndarray
+    """Mean over the simulated batches of the batch RMSE."""
+    std: np.ndarray
+    """Standard deviation of the batch RMSE across simulated batches."""
+    sem: np.ndarray
+    """Standard error of ``mean``: ``std / sqrt(n_batches)``."""
+    exact: np.ndarray
+    """The exact expectation, :func:`sgdlab.metrics.expected_batch_rmse`."""
+    n_batches: int
+
+    @property
+    def z(self) -> np.ndarray:
+        """(simulated − exact) / standard error: about N(0, 1) if all is well."""
+        return (self.mean - self.exact) / self.sem
+
+
+def z_scores(values: Sequence[float], exact: Sequence[float], sem: Sequence[float]) -> np.ndarray:
+    """How many standard errors each value lies from the exact one."""
+    values, exact, sem = (np.asarray(a, dtype=float) for a in (values, exact, sem))
+    if not values.shape == exact.shape == sem.shape:
+        raise ValueError(
+            f"values, exact and sem must have the same shape, got "
+            f"{values.shape}, {exact.shape} and {sem.shape}"
+        )
+    if np.any(sem <= 0):
+        raise ValueError("standard errors must be positive")
+    return (values - exact) / sem
+
+
+def simulate_batch_rmse(
+    sigma: float,
+    batch_sizes: Sequence[int],
+    *,
+    n_batches: int = 10_000,
+    seed: int = 0,
+) -> MonteCarloRMSE:
+    """Draw ``n_batches`` batches of i.i.d. N(0, σ²) errors per batch size and
+    return the mean batch RMSE with its standard error.
+
+    The errors themselves are drawn (not a χ² shortcut), in chunks so that a
+    batch size of 10⁴ with 10⁴ batches never holds more than a few million
+    numbers at once. One ``numpy.random.Generator`` seeded with ``seed`` serves
+    all batch sizes in order, so the result repeats exactly.
+    """
+    sigma = _check_sigma(sigma)
+    n_batches = check_positive_int(n_batches, "n_batches")
+    if n_batches < 2:
+        raise ValueError("n_batches must be at least 2 to estimate a standard error")
+    sizes = [check_positive_int(b, "batch size") for b in batch_sizes]
+    if not sizes:
+        raise ValueError("batch_sizes is empty: give at least one batch size")
+    rng = np.random.default_rng(seed)
+    means, stds = [], []
+    for b in sizes:
+        rows_per_chunk = max(1, _CHUNK // b)
+        rmse = np.empty(n_batches)
+        for start in range(0, n_batches, rows_per_chunk):
+            stop = min(start + rows_per_chunk, n_batches)
+            errors = rng.normal(0.0, sigma, size=(stop - start, b))
+            rmse[start:stop] = np.sqrt(np.mean(errors**2, axis=1))
+        means.append(rmse.mean())
+        stds.append(rmse.std(ddof=1))
+    mean, std = np.array(means), np.array(stds)
+    return MonteCarloRMSE(
+        batch_sizes=np.array(sizes),
+        mean=mean,
+        std=std,
+        sem=std / math.sqrt(n_batches),
+        exact=np.asarray(expected_batch_rmse(sigma, np.array(sizes))),
+        n_batches=n_batches,
+    )
