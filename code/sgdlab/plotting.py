@@ -249,7 +249,9 @@ def plot_rmse_reports(batch_sizes: Sequence[int], reports: Sequence[RMSEReport])
         ax.bar(x + (i - 1) * width, values, width, color=COLORS[i], label=label)
     ax.set_xticks(x, [str(b) for b in batch_sizes])
     ax.set_xlabel("batch size")
-    ax.set_ylabel("RMSE after one epoch")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylabel("RMSE of the first epoch")
+    tallest = max(max(values) for _, values in series)
+    ax.set_ylim(0, 1.4 * tallest)  # room for the legend above the bars
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
