@@ -28,6 +28,7 @@ from torch import nn
 
 from ._checks import check_batch_size, check_positive_int, check_xy
 from .batching import epoch_batches
+from .metrics import EpochRMSE
 
 Reduction = Literal["sum", "mean"]
 
@@ -373,8 +374,6 @@ def train_epoch_rmse(
     The loss minimized for each batch is ``sqrt(mse_loss(model(x), y))``, as
     in the reader's loop of chapter 2. See :class:`RMSEReport`.
     """
-    from .metrics import EpochRMSE  # metrics imports batching only; no cycle
-
     check_xy(X, y)
     batch_size = check_batch_size(batch_size, len(X))
     accumulator = EpochRMSE()
