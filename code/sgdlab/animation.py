@@ -1,0 +1,351 @@
+"""Animations of gradient descent on a straight-line fit, light enough for a web page.
+
+Used by chapter 4. An animation here is *data-driven*: matplotlib draws the
+parts that do not move (the data, the loss contours, the axes) once, as an
+SVG image; a small script then draws the parts that move (the current line,
+the path of the parameters, the loss so far) from the list of parameters at
+every step, over that image. A 100-step animation weighs tens of kilobytes,
+where PNG frames would weigh about a megabyte, and it stays sharp at any zoom.
+
+The player has a play/pause button and a frame slider (both keyboard
+accessible); :func:`final_frame` draws the last frame as an ordinary figure
+for print and for readers without scripts.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ._checks import check_positive_int
+from .plotting import COLORS
+from .regression import LineData, Path, least_squares, loss_grid
+
+#: Default window of the parameter plane: (slope range, intercept range).
+PARAM_WINDOW = ((-2.5, 5.5), (-1.0, 13.0))
+#: Coordinates beyond this are clipped before they are written (JSON has no inf).
+_CLIP = 1e6
+
+
+@dataclass(frozen=True)
+class LineAnimation:
+    """An animation ready to show in a notebook or a page.
+
+    Attributes
+    ----------
+    html
+        A self-contained HTML fragment (image, data, player script).
+    n_frames
+        Number of frames the slider runs through.
+    labels
+        The runs shown, in order.
+    """
+
+    html: str
+    n_frames: int
+    labels: tuple[str, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the HTML fragment in bytes (UTF-8): its weight on the page."""
+        return len(self.html.encode())
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:  # the HTML is long; a notebook's text view needs only this
+        return (
+            f"<LineAnimation: {self.n_frames} frames of {', '.join(self.labels)}; "
+            f"{self.nbytes / 1e3:.0f} kB>"
+        )
+
+
+def _check_runs(runs: Mapping[str, Path]) -> list[tuple[str, Path]]:
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of label -> Path")
+    items = list(runs.items())
+    for label, path in items:
+        if not isinstance(path, Path):
+            raise ValueError(f"run {label!r} is not a sgdlab.regression.Path")
+    return items
+
+
+def _frame_steps(steps: int, frames: int | None) -> np.ndarray:
+    """Which step each frame shows: all of them, or ``frames`` spread evenly."""
+    if frames is None:
+        return np.arange(steps + 1)
+    frames = check_positive_int(frames, "frames")
+    if frames < 2:
+        raise ValueError(f"frames must be at least 2 (start and end), got {frames}")
+    return np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
+
+
+def _draw_static(
+    data: LineData,
+    items: list[tuple[str, Path]],
+    zoom: float | None,
+    window=PARAM_WINDOW,
+) -> tuple[Figure, list]:
+    """The parts that do not move, and the axes they live in."""
+    n_axes = 4 if zoom else 3
+    fig, axes = plt.subplots(1, n_axes, figsize=(3.1 * n_axes, 3.2))
+    ax_data, ax_params, ax_loss = axes[0], axes[1], axes[2]
+    best = least_squares(data)
+
+    ax_data.scatter(data.x, data.y, s=8, color="0.45", lw=0)
+    ax_data.set(xlim=(-1.05, 1.05), ylim=(min(data.y.min(), 0) - 1, data.y.max() + 1),
+                xlabel="x", ylabel="y", title="data and current line")  # fmt: skip
+
+    def contours(ax, slopes, intercepts, title):
+        a = np.linspace(*slopes, 160)
+        c = np.linspace(*intercepts, 160)
+        grid = loss_grid(data, a, c)
+        levels = np.geomspace(max(grid.min(), 1e-3) * 1.5, grid.max(), 12)
+        ax.contour(a, c, grid, levels=levels, colors="0.6", linewidths=0.7)
+        ax.plot(*best, marker="*", color="black", ms=10, ls="none")
+        ax.set(xlim=slopes, ylim=intercepts, xlabel="slope", ylabel="intercept", title=title)
+
+    contours(ax_params, *window, "path over MSE contours")
+    if zoom:
+        zs = (best[0] - zoom, best[0] + zoom)
+        zc = (best[1] - zoom, best[1] + zoom)
+        contours(axes[3], zs, zc, "near the minimum")
+
+    steps = max(p.steps for _, p in items)
+    finite = np.concatenate([p.losses[np.isfinite(p.losses)] for _, p in items])
+    low = max(finite.min(), 1e-4)
+    high = max(p.losses[0] for _, p in items)
+    ax_loss.set(xlim=(0, steps), ylim=(low / 2, high * 5), yscale="log",
+                xlabel="step", ylabel="MSE", title="loss so far")  # fmt: skip
+    handles = [Line2D([], [], color=COLORS[i % len(COLORS)], lw=2) for i in range(len(items))]
+    if len(items) > 1:
+        ax_loss.legend(handles, [label for label, _ in items], fontsize=7, loc="upper right")
+    for ax in axes:
+        ax.grid(False)
+    fig.tight_layout()
+    return fig, list(axes)
+
+
+def _axes_boxes(fig: Figure, axes: list) -> list[dict]:
+    """Where each axes sits in the SVG (points, y down) and what it maps."""
+    width, height = fig.get_size_inches() * 72
+    boxes = []
+    for ax in axes:
+        pos = ax.get_position()
+        boxes.append(
+            {
+                "box": [
+                    pos.x0 * width,
+                    (1 - pos.y1) * height,
+                    pos.width * width,
+                    pos.height * height,
+                ],  # fmt: skip
+                "xlim": list(ax.get_xlim()),
+                "ylim": list(ax.get_ylim()),
+                "logy": ax.get_yscale() == "log",
+            }
+        )
+    return boxes
+
+
+def _svg_data_uri(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _rounded(values: np.ndarray) -> list:
+    clipped = np.clip(np.nan_to_num(values, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+    return [float(f"{v:.4g}") for v in clipped.ravel()]
+
+
+_PLAYER_JS = """
+(function () {
+  var root = document.getElementById("%(id)s");
+  var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
+  var svg = root.querySelector("svg"), NS = "http://www.w3.org/2000/svg";
+  var button = root.querySelector("button"), slider = root.querySelector("input");
+  var label = root.querySelector("output");
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(NS, name);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    (parent || svg).appendChild(e); return e;
+  }
+  function mapper(ax) {
+    var b = ax.box, lx = ax.xlim, ly = ax.ylim, log = ax.logy;
+    var f = function (v) { return log ? Math.log10(Math.max(v, 1e-12)) : v; };
+    return function (x, y) {
+      return [b[0] + (x - lx[0]) / (lx[1] - lx[0]) * b[2],
+              b[1] + (1 - (f(y) - f(ly[0])) / (f(ly[1]) - f(ly[0]))) * b[3]];
+    };
+  }
+  var maps = spec.axes.map(mapper), layers = spec.axes.map(function (ax, i) {
+    var id = "%(id)s-clip" + i, cp = el("clipPath", {id: id});
+    el("rect", {x: ax.box[0], y: ax.box[1], width: ax.box[2], height: ax.box[3]}, cp);
+    return el("g", {"clip-path": "url(#" + id + ")"});
+  });
+  var shapes = spec.runs.map(function (run) {
+    var s = {line: el("line", {stroke: run.color, "stroke-width": 2}, layers[0]), paths: []};
+    for (var a = 1; a < spec.axes.length; a++) {
+      if (a === 2) continue;
+      var trail = {fill: "none", stroke: run.color, "stroke-width": 1.3};
+      s.paths.push([a, el("polyline", trail, layers[a]),
+                   el("circle", {r: 3.5, fill: run.color}, layers[a])]);
+    }
+    s.loss = el("polyline", {fill: "none", stroke: run.color, "stroke-width": 1.5}, layers[2]);
+    return s;
+  });
+  function draw(frame) {
+    var step = spec.frames[frame];
+    spec.runs.forEach(function (run, r) {
+      var k = Math.min(step, run.steps), a = run.theta[2 * k], c = run.theta[2 * k + 1];
+      var p0 = maps[0](-1.05, -1.05 * a + c), p1 = maps[0](1.05, 1.05 * a + c);
+      var s = shapes[r];
+      s.line.setAttribute("x1", p0[0]); s.line.setAttribute("y1", p0[1]);
+      s.line.setAttribute("x2", p1[0]); s.line.setAttribute("y2", p1[1]);
+      s.paths.forEach(function (entry) {
+        var m = maps[entry[0]], pts = [];
+        for (var i = 0; i <= k; i++) pts.push(m(run.theta[2 * i], run.theta[2 * i + 1]).join(","));
+        entry[1].setAttribute("points", pts.join(" "));
+        var here = m(a, c);
+        entry[2].setAttribute("cx", here[0]); entry[2].setAttribute("cy", here[1]);
+      });
+      var lp = [];
+      for (var j = 0; j <= k; j++) lp.push(maps[2](j, run.loss[j]).join(","));
+      s.loss.setAttribute("points", lp.join(" "));
+    });
+    slider.value = frame; label.textContent = "step " + step;
+    root.dataset.frame = frame;
+  }
+  var timer = null;
+  function stop() { clearInterval(timer); timer = null; button.textContent = "\\u25B6 Play";
+                    button.setAttribute("aria-pressed", "false"); }
+  button.addEventListener("click", function () {
+    if (timer) { stop(); return; }
+    if (+slider.value >= spec.frames.length - 1) draw(0);
+    button.textContent = "\\u275A\\u275A Pause"; button.setAttribute("aria-pressed", "true");
+    timer = setInterval(function () {
+      var next = +slider.value + 1;
+      if (next >= spec.frames.length) { stop(); return; }
+      draw(next);
+    }, spec.interval);
+  });
+  slider.addEventListener("input", function () { stop(); draw(+slider.value); });
+  draw(0);
+})();
+"""
+
+
+def animate_descent(
+    data: LineData,
+    runs: Mapping[str, Path],
+    *,
+    description: str,
+    frames: int | None = None,
+    interval_ms: int = 80,
+    zoom: float | None = None,
+    window=PARAM_WINDOW,
+) -> LineAnimation:
+    """Build a player for one or several descent runs on the same data (chapter 4).
+
+    Parameters
+    ----------
+    data
+        The points being fitted.
+    runs
+        Label → :class:`~sgdlab.regression.Path`; several runs are drawn in
+        different colours on the same axes.
+    description
+        Text alternative of the animation (alt text of its image and an
+        ``aria-label``): say what happens, not what it looks like.
+    frames
+        Number of frames; ``None`` shows every step.
+    interval_ms
+        Time between frames when playing.
+    zoom
+        If given, add a fourth panel of half-width ``zoom`` around the
+        least-squares solution, where the jitter of SGD shows.
+    window
+        ``((slope_min, slope_max), (intercept_min, intercept_max))`` of the
+        parameter panel.
+    """
+    items = _check_runs(runs)
+    if not isinstance(description, str) or len(description.strip()) < 20:
+        raise ValueError("description must be a sentence that says what the animation shows")
+    interval_ms = check_positive_int(interval_ms, "interval_ms")
+    steps = max(p.steps for _, p in items)
+    frame_steps = _frame_steps(steps, frames)
+    fig, axes = _draw_static(data, items, zoom, window)
+    spec = {
+        "frames": frame_steps.tolist(),
+        "interval": interval_ms,
+        "axes": _axes_boxes(fig, axes),
+        "runs": [
+            {
+                "label": label,
+                "color": COLORS[i % len(COLORS)],
+                "steps": path.steps,
+                "theta": _rounded(path.thetas),
+                "loss": _rounded(path.losses),
+            }
+            for i, (label, path) in enumerate(items)
+        ],
+    }
+    width, height = fig.get_size_inches() * 72
+    image = _svg_data_uri(fig)
+    plt.close(fig)
+    uid = "sgdlab-anim-" + uuid.uuid4().hex[:10]
+    alt = html.escape(description.strip(), quote=True)
+    payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
+ style="max-width:{width * 1.35:.0f}px">
+<div style="position:relative">
+<img src="{image}" alt="{alt}" style="width:100%;display:block">
+<svg viewBox="0 0 {width:.2f} {height:.2f}" aria-hidden="true"
+ style="position:absolute;left:0;top:0;width:100%;height:100%"></svg>
+</div>
+<div style="display:flex;gap:0.8em;align-items:center;margin-top:0.3em">
+<button type="button" aria-pressed="false" aria-controls="{uid}"
+ style="min-width:6.5em">&#9654; Play</button>
+<input type="range" min="0" max="{len(frame_steps) - 1}" value="0" step="1"
+ aria-label="frame" style="flex:1">
+<output aria-live="off">step 0</output>
+</div>
+<script type="application/json">{payload}</script>
+<script>{_PLAYER_JS % {"id": uid}}</script>
+</div>"""
+    return LineAnimation(fragment, len(frame_steps), tuple(label for label, _ in items))
+
+
+def final_frame(
+    data: LineData,
+    runs: Mapping[str, Path],
+    *,
+    zoom: float | None = None,
+    window=PARAM_WINDOW,
+) -> Figure:
+    """The last frame of :func:`animate_descent` as an ordinary figure (chapter 4)."""
+    items = _check_runs(runs)
+    fig, axes = _draw_static(data, items, zoom, window)
+    xs = np.array([-1.05, 1.05])
+    for i, (_, path) in enumerate(items):
+        color = COLORS[i % len(COLORS)]
+        slope, intercept = np.clip(path.thetas[-1], -_CLIP, _CLIP)
+        axes[0].plot(xs, slope * xs + intercept, color=color, lw=2)
+        for ax in axes[1:2] + axes[3:]:
+            thetas = np.clip(path.thetas, -_CLIP, _CLIP)
+            ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=1.3)
+            ax.plot(*thetas[-1], "o", color=color, ms=5)
+        axes[2].plot(np.arange(path.steps + 1), np.clip(path.losses, 0, _CLIP), color=color, lw=1.5)
+    return fig

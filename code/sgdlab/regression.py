@@ -1,0 +1,203 @@
+"""Gradient descent and mini-batch SGD on a straight-line fit, from first principles.
+
+Used by chapter 4 (watching SGD learn). Everything here is plain NumPy: the
+model is ``y ≈ slope·x + intercept``, written as a design matrix with a
+column of ones, the loss is the mean squared error, and the update is
+``θ ← θ − lr·∇MSE``. Parameters are always ordered ``(slope, intercept)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_batch_size, check_positive_int
+
+
+@dataclass(frozen=True)
+class LineData:
+    """Points ``(x, y)`` and the design matrix ``[x, 1]`` of a straight-line fit."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def design(self) -> np.ndarray:
+        """``(n, 2)`` matrix whose rows are ``(x_i, 1)``."""
+        return np.column_stack([self.x, np.ones_like(self.x)])
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+
+def make_line_data(
+    n: int = 100,
+    slope: float = 3.0,
+    intercept: float = 10.0,
+    noise: float = 0.6,
+    *,
+    seed: int = 0,
+) -> LineData:
+    """Draw ``x ~ U(−1, 1)`` and ``y = slope·x + intercept + N(0, noise²)`` (chapter 4)."""
+    n = check_positive_int(n, "n")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 to fit a line, got {n}")
+    if not (isinstance(noise, numbers.Real) and noise >= 0 and np.isfinite(noise)):
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, size=n)
+    y = slope * x + intercept + rng.normal(0.0, noise, size=n)
+    return LineData(x, y)
+
+
+def mse(theta, data: LineData) -> float:
+    """Mean squared error of the line ``theta = (slope, intercept)``."""
+    residual = data.design @ np.asarray(theta, dtype=float) - data.y
+    return float(np.mean(residual**2))
+
+
+def mse_gradient(theta, data: LineData, rows: np.ndarray | None = None) -> np.ndarray:
+    """Gradient of the MSE over ``rows`` (all rows if ``None``): ``(2/b)·Aᵀ(Aθ − y)``."""
+    A, y = data.design, data.y
+    if rows is not None:
+        A, y = A[rows], y[rows]
+    residual = A @ np.asarray(theta, dtype=float) - y
+    return 2.0 * A.T @ residual / len(y)
+
+
+def loss_grid(data: LineData, slopes: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """MSE on a grid, shape ``(len(intercepts), len(slopes))``, without a Python loop.
+
+    Uses the expansion MSE(a, c) = mean(y²) − 2a·mean(xy) − 2c·mean(y)
+    + a²·mean(x²) + 2ac·mean(x) + c², which needs only five averages.
+    """
+    x, y = data.x, data.y
+    a = np.asarray(slopes, dtype=float)[None, :]
+    c = np.asarray(intercepts, dtype=float)[:, None]
+    return (
+        np.mean(y * y)
+        - 2 * a * np.mean(x * y)
+        - 2 * c * np.mean(y)
+        + a * a * np.mean(x * x)
+        + 2 * a * c * np.mean(x)
+        + c * c
+    )
+
+
+def least_squares(data: LineData) -> np.ndarray:
+    """The exact minimizer ``(slope, intercept)`` of the MSE."""
+    solution, *_ = np.linalg.lstsq(data.design, data.y, rcond=None)
+    return solution
+
+
+@dataclass(frozen=True)
+class Path:
+    """Where an optimizer went: parameters and loss before each step and at the end.
+
+    ``thetas[k]`` and ``losses[k]`` are the state after ``k`` steps
+    (``thetas[0]`` is the start); ``batches[k]`` are the rows used by step
+    ``k + 1`` (all rows for gradient descent).
+    """
+
+    thetas: np.ndarray
+    losses: np.ndarray
+    lr: float
+    batch_size: int
+    batches: tuple[np.ndarray, ...]
+
+    @property
+    def steps(self) -> int:
+        return len(self.thetas) - 1
+
+    def steps_to_fraction(self, fraction: float = 0.9) -> np.ndarray:
+        """For each parameter, the first step after which it has covered ``fraction``
+        of its way from the start to its final value, and stays there.
+
+        Returns an integer per parameter (``steps + 1`` if never).
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        start, final = self.thetas[0], self.thetas[-1]
+        travelled = (self.thetas - start) / np.where(final == start, 1.0, final - start)
+        result = []
+        for j in range(self.thetas.shape[1]):
+            reached = travelled[:, j] >= fraction
+            # the last step at which it was still short, plus one
+            short = np.flatnonzero(~reached)
+            result.append(0 if len(short) == 0 else int(short[-1]) + 1)
+        return np.array(result)
+
+    def jitter(self, last: int) -> np.ndarray:
+        """Standard deviation of each parameter over the last ``last`` steps."""
+        last = check_positive_int(last, "last")
+        if last > self.steps:
+            raise ValueError(f"last must be at most the number of steps ({self.steps}), got {last}")
+        return self.thetas[-last:].std(axis=0)
+
+    def divergence_step(self) -> int | None:
+        """First step after which the loss exceeds its starting value, or ``None``."""
+        above = np.flatnonzero(self.losses[1:] > self.losses[0])
+        return None if len(above) == 0 else int(above[0]) + 1
+
+
+def _check_lr(lr: float) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    return float(lr)
+
+
+def descend(
+    data: LineData,
+    theta0=(-1.0, 1.0),
+    *,
+    lr: float = 0.1,
+    steps: int = 100,
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """Run gradient descent (``batch_size=None``) or mini-batch SGD (chapter 4).
+
+    Mini-batches are drawn epoch by epoch: a fresh permutation of the rows,
+    cut into batches of ``batch_size`` (the last one shorter), as a shuffling
+    ``DataLoader`` does. Each step is ``θ ← θ − lr·∇MSE_batch(θ)``.
+
+    Parameters
+    ----------
+    data
+        The points to fit.
+    theta0
+        Starting ``(slope, intercept)``; the chapter uses ``(−1, 1)``.
+    lr
+        Learning rate (> 0).
+    steps
+        Number of updates.
+    batch_size
+        Rows per step, from 1 to ``data.n``; ``None`` for all rows.
+    seed
+        Seed of the batch order.
+    """
+    lr = _check_lr(lr)
+    steps = check_positive_int(steps, "steps")
+    b = data.n if batch_size is None else check_batch_size(batch_size, data.n)
+    theta = np.asarray(theta0, dtype=float).copy()
+    if theta.shape != (2,):
+        raise ValueError(f"theta0 must be (slope, intercept), got shape {theta.shape}")
+    rng = np.random.default_rng(seed)
+    queue: list[np.ndarray] = []
+    thetas, losses, batches = [theta.copy()], [mse(theta, data)], []
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is shown, not hidden
+        for _ in range(steps):
+            if b == data.n:
+                rows = np.arange(data.n)
+            else:
+                if not queue:
+                    queue = list(np.array_split(rng.permutation(data.n), range(b, data.n, b)))
+                rows = queue.pop(0)
+            theta = theta - lr * mse_gradient(theta, data, rows)
+            thetas.append(theta.copy())
+            losses.append(mse(theta, data))
+            batches.append(rows)
+    return Path(np.array(thetas), np.array(losses), lr, b, tuple(batches))

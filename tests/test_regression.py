@@ -1,0 +1,126 @@
+"""Tests of sgdlab.regression: the first-principles GD and SGD of chapter 4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sgdlab.regression import (
+    descend,
+    least_squares,
+    loss_grid,
+    make_line_data,
+    mse,
+    mse_gradient,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_line_data(seed=0)
+
+
+def test_data_as_the_chapter_describes(data):
+    assert data.n == 100
+    assert np.all(np.abs(data.x) <= 1)
+    # the start (slope -1, intercept 1) is far off, at MSE ≈ 93 for this draw
+    assert mse((-1, 1), data) == pytest.approx(93.3, abs=0.1)
+    slope, intercept = least_squares(data)
+    assert abs(slope - 3) < 0.3 and abs(intercept - 10) < 0.2
+
+
+def test_gradient_is_the_derivative(data):
+    theta = np.array([0.7, 4.2])
+    eps = 1e-6
+    numeric = [
+        (mse(theta + eps * e, data) - mse(theta - eps * e, data)) / (2 * eps) for e in np.eye(2)
+    ]
+    np.testing.assert_allclose(mse_gradient(theta, data), numeric, rtol=1e-6)
+
+
+def test_gd_steps_match_a_hand_computation(data):
+    path = descend(data, (-1.0, 1.0), lr=0.1, steps=3)
+    theta = np.array([-1.0, 1.0])
+    for k in range(3):
+        r = theta[0] * data.x + theta[1] - data.y
+        theta = theta - 0.1 * np.array([2 * np.mean(r * data.x), 2 * np.mean(r)])
+        np.testing.assert_allclose(path.thetas[k + 1], theta, rtol=1e-12)
+        assert path.losses[k + 1] == pytest.approx(
+            np.mean((theta[0] * data.x + theta[1] - data.y) ** 2)
+        )
+
+
+def test_sgd_steps_match_a_hand_computation_on_their_batches(data):
+    path = descend(data, (-1.0, 1.0), lr=0.1, steps=9, batch_size=16, seed=3)
+    theta = np.array([-1.0, 1.0])
+    for k, rows in enumerate(path.batches):
+        x, y = data.x[rows], data.y[rows]
+        r = theta[0] * x + theta[1] - y
+        theta = theta - 0.1 * np.array([2 * np.mean(r * x), 2 * np.mean(r)])
+        np.testing.assert_allclose(path.thetas[k + 1], theta, rtol=1e-12)
+
+
+def test_sgd_batches_are_epochs_without_replacement(data):
+    path = descend(data, steps=14, batch_size=16, seed=5)
+    sizes = [len(b) for b in path.batches]
+    assert sizes == [16] * 6 + [4] + [16] * 6 + [4]
+    for epoch in (path.batches[:7], path.batches[7:]):
+        assert sorted(np.concatenate(epoch).tolist()) == list(range(100))
+    assert not np.array_equal(np.concatenate(path.batches[:7]), np.concatenate(path.batches[7:]))
+
+
+def test_gd_converges_to_least_squares(data):
+    path = descend(data, lr=0.5, steps=2000)
+    np.testing.assert_allclose(path.thetas[-1], least_squares(data), atol=1e-9)
+    assert path.losses[-1] == pytest.approx(mse(least_squares(data), data), rel=1e-12)
+
+
+def test_loss_grid_equals_pointwise(data):
+    slopes, intercepts = np.linspace(-2, 5, 7), np.linspace(0, 12, 5)
+    grid = loss_grid(data, slopes, intercepts)
+    assert grid.shape == (5, 7)
+    expected = [[mse((a, c), data) for a in slopes] for c in intercepts]
+    np.testing.assert_allclose(grid, expected, rtol=1e-12)
+
+
+def test_measurements(data):
+    gd = descend(data, lr=0.1, steps=100)
+    to_90 = gd.steps_to_fraction(0.9)
+    assert to_90[1] < to_90[0]  # the intercept moves first
+    assert gd.divergence_step() is None
+    big = descend(data, lr=1.0, steps=100, batch_size=16, seed=1)
+    assert big.divergence_step() is not None and big.losses[-1] > 10 * big.losses[0]
+    small = descend(data, lr=0.01, steps=100, batch_size=16, seed=1)
+    assert small.divergence_step() is None and small.losses[-1] > 5 * gd.losses[-1]
+    jit = {b: np.hypot(*descend(data, steps=100, batch_size=b, seed=1).jitter(30)) for b in (1, 64)}
+    assert jit[1] > 5 * jit[64] > 5 * np.hypot(*gd.jitter(30))
+
+
+def test_stability_threshold_is_two_over_the_largest_curvature(data):
+    lam = np.linalg.eigvalsh(2 * data.design.T @ data.design / data.n).max()
+    assert descend(data, lr=0.97 * 2 / lam, steps=400).losses[-1] < 1.0
+    assert descend(data, lr=1.03 * 2 / lam, steps=400).losses[-1] > 1e3
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lr": 0}, "lr"),
+        ({"lr": -0.1}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"steps": 0}, "steps"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 101}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"theta0": (1, 2, 3)}, "theta0"),
+    ],
+)
+def test_bad_arguments(data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        descend(data, **kwargs)
+
+
+def test_bad_data_arguments():
+    with pytest.raises(ValueError, match="n must be"):
+        make_line_data(n=1)
+    with pytest.raises(ValueError, match="noise"):
+        make_line_data(noise=-1)
