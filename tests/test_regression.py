@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sgdlab.regression import (
     descend,
+    hessian,
     least_squares,
     loss_grid,
     make_line_data,
@@ -74,6 +75,20 @@ def test_gd_converges_to_least_squares(data):
     assert path.losses[-1] == pytest.approx(mse(least_squares(data), data), rel=1e-12)
 
 
+def test_hessian_is_the_second_derivative(data):
+    eps = 1e-4
+    numeric = np.array(
+        [
+            (mse_gradient(eps * e, data) - mse_gradient(-eps * e, data)) / (2 * eps)
+            for e in np.eye(2)
+        ]
+    )
+    np.testing.assert_allclose(hessian(data), numeric, rtol=1e-8)
+    # the intercept direction has curvature exactly 2; the slope about 2·E[x²] = 2/3
+    assert hessian(data)[1, 1] == pytest.approx(2.0)
+    assert hessian(data)[0, 0] == pytest.approx(2 / 3, rel=0.15)
+
+
 def test_loss_grid_equals_pointwise(data):
     slopes, intercepts = np.linspace(-2, 5, 7), np.linspace(0, 12, 5)
     grid = loss_grid(data, slopes, intercepts)
@@ -96,7 +111,7 @@ def test_measurements(data):
 
 
 def test_stability_threshold_is_two_over_the_largest_curvature(data):
-    lam = np.linalg.eigvalsh(2 * data.design.T @ data.design / data.n).max()
+    lam = np.linalg.eigvalsh(hessian(data)).max()
     assert descend(data, lr=0.97 * 2 / lam, steps=400).losses[-1] < 1.0
     assert descend(data, lr=1.03 * 2 / lam, steps=400).losses[-1] > 1e3
 

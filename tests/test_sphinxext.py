@@ -37,12 +37,14 @@ def test_fingerprint_sees_edits_additions_and_renames(tmp_path):
     assert fingerprint(tmp_path, watched) != third
 
 
-def test_fingerprint_ignores_bytecode(tmp_path):
+def test_fingerprint_ignores_bytecode_and_install_metadata(tmp_path):
     _tree(tmp_path)
     before = fingerprint(tmp_path, ["code"])
     cache = tmp_path / "code" / "pkg" / "__pycache__"
     cache.mkdir()
     (cache / "a.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "code" / "pkg.egg-info").mkdir()
+    (tmp_path / "code" / "pkg.egg-info" / "SOURCES.txt").write_text("a.py\n")
     assert fingerprint(tmp_path, ["code"]) == before
 
 

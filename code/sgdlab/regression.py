@@ -87,6 +87,15 @@ def loss_grid(data: LineData, slopes: np.ndarray, intercepts: np.ndarray) -> np.
     )
 
 
+def hessian(data: LineData) -> np.ndarray:
+    """Hessian of the MSE, ``(2/n)·AᵀA`` (constant: the loss is quadratic).
+
+    Its eigenvalues are the curvatures along the principal directions; gradient
+    descent is stable for learning rates below ``2 / largest eigenvalue``.
+    """
+    return 2.0 * data.design.T @ data.design / data.n
+
+
 def least_squares(data: LineData) -> np.ndarray:
     """The exact minimizer ``(slope, intercept)`` of the MSE."""
     solution, *_ = np.linalg.lstsq(data.design, data.y, rcond=None)

@@ -38,8 +38,9 @@ STAMP_SUFFIX = ".sgdlab-fingerprint"
 def fingerprint(root: str | Path, watched: Iterable[str]) -> str:
     """SHA-256 over the relative paths and contents of every file in ``watched``.
 
-    Byte-compiled files and caches are skipped; a missing folder counts as
-    empty. Renaming, adding, removing or editing a file changes the result.
+    Byte-compiled files, caches and the ``*.egg-info`` metadata that
+    ``pip install -e .`` writes are skipped; a missing folder counts as empty.
+    Renaming, adding, removing or editing a file changes the result.
     """
     root = Path(root)
     digest = hashlib.sha256()
@@ -48,7 +49,11 @@ def fingerprint(root: str | Path, watched: Iterable[str]) -> str:
         files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
         for path in files:
             rel = path.relative_to(root)
-            if IGNORED_PARTS.intersection(rel.parts) or path.suffix in IGNORED_SUFFIXES:
+            if (
+                IGNORED_PARTS.intersection(rel.parts)
+                or path.suffix in IGNORED_SUFFIXES
+                or any(part.endswith(".egg-info") for part in rel.parts)  # made by pip
+            ):
                 continue
             digest.update(rel.as_posix().encode())
             digest.update(b"\0")
