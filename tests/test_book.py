@@ -23,7 +23,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-CHAPTERS = ["epochs-and-minibatches", "epoch-rmse", "watching-sgd"]
+CHAPTERS = [
+    "epochs-and-minibatches",
+    "epoch-rmse",
+    "watching-sgd",
+    "landscape",
+    "adaptive-optimizers",
+    "sgd-and-schedules",
+]
 PAGE_BUDGET = 3_000_000  # bytes, with everything a page loads from the site
 BUDGETS = {"watching-sgd.html": 4_000_000}  # the animation chapter
 
@@ -92,7 +99,7 @@ def test_figures_are_numbered_captioned_and_drawn(build, chapter):
 def test_no_glue_is_missing(build, chapter):
     source = (ROOT / "book" / f"{chapter}.md").read_text()
     used = set(re.findall(r"\{glue:(?:text|figure|md)\}`([^`:]+)", source))
-    used |= set(re.findall(r":::\{glue:figure\} (\S+)", source))
+    used |= set(re.findall(r"(?::::|```)\{glue:figure\} (\S+)", source))
     assert used <= set(_glue(chapter)), used - set(_glue(chapter))
 
 
@@ -115,6 +122,35 @@ def test_exercises_have_executed_solutions(build, chapter):
     source = (ROOT / "book" / f"{chapter}.md").read_text()
     solution_blocks = re.findall(r":::\{solution-start\}.*?:::\{solution-end\}", source, re.S)
     assert sum("{code-cell}" in block for block in solution_blocks) >= 1
+
+
+def test_optimizer_chapters_state_what_sgdlab_computes(build):
+    """Spot checks of the optimizer pages against fresh runs and closed forms."""
+    from sgdlab import landscape, optim
+
+    glue = _glue("landscape")
+    run = landscape.trajectory(
+        landscape.pathological_loss, (-4.0, 5.0), lambda p: optim.GD(p, lr=1.0), 300
+    )
+    assert float(glue["land-gd-1.0-final"]["text/plain"]) == pytest.approx(run.final_loss)
+    assert (
+        float(glue["land-saddle-lo"]["text/plain"])
+        < 0
+        < float(glue["land-saddle-hi"]["text/plain"])
+    )
+
+    glue = _glue("adaptive-optimizers")
+    assert float(glue["ad-rms-t1"]["text/plain"]) == pytest.approx(1 / (1 - 0.99) ** 0.5, rel=1e-6)
+    assert float(glue["ad-rms-t10"]["text/plain"]) == pytest.approx(
+        (1 - 0.99**10) ** -0.5, rel=1e-6
+    )
+    assert float(glue["ad-adam-t1"]["text/plain"]) == pytest.approx(1.0, abs=1e-6)
+    assert float(glue["ad-adam-uncorrected"]["text/plain"]) == pytest.approx(0.1 / 0.001**0.5)
+    assert float(glue["ad-w-ratio"]["text/plain"]) == pytest.approx((1 - 0.01 * 0.1) ** 100)
+
+    glue = _glue("sgd-and-schedules")
+    assert 2.0 <= float(glue["lr-surface-min"]["text/plain"]) <= 2.5  # the plan's "about 2-2.5"
+    assert float(glue["sched-buggy0"]["text/plain"]) == 1.5
 
 
 def test_buttons_and_launch_links(build):

@@ -79,3 +79,27 @@ def test_chapter2_figures():
     heights = [p.get_height() for p in fig.axes[0].patches]
     assert heights == [0.5, 0.9, 0.6, 0.9, 0.4, 0.85]
     plt.close(fig)
+
+
+def test_landscape_figures_draw_the_paths_they_are_given():
+    from sgdlab import landscape, lr_finder, optim
+
+    w0 = w1 = np.linspace(-5, 5, 30)
+    Z = landscape.evaluate_grid(landscape.pathological_loss, w0, w1)
+    run = landscape.trajectory(landscape.pathological_loss, (-4, 4), lambda p: optim.GD(p), 5)
+    fig = plotting.plot_contour_paths(w0, w1, Z, {"GD": run.points}, markers=[((0, -4.6), "min")])
+    ax = fig.axes[0]
+    drawn = [line for line in ax.get_lines() if line.get_label() == "GD"]
+    assert len(drawn) == 1 and np.allclose(drawn[0].get_xydata(), run.points)
+    assert [t.get_text() for t in ax.texts] == ["min"]
+    plt.close(fig)
+    fig = plotting.plot_surface_3d(w0, w1, Z)
+    assert fig.axes[0].name == "3d"
+    plt.close(fig)
+    result = lr_finder.RangeTest(np.geomspace(1e-3, 1, 5), np.arange(5.0), np.arange(5.0), False)
+    fig = plotting.plot_range_test(result, marks={"pick": 0.01}, stable_limit=0.5)
+    assert fig.axes[0].get_xscale() == "log"
+    plt.close(fig)
+    fig = plotting.plot_loss_curves({"a": [3, 2, 1], "b": [3, 1, 0.5]}, logy=True)
+    assert len(fig.axes[0].get_lines()) == 2
+    plt.close(fig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sgdlab import regression
 from sgdlab.regression import (
     descend,
     hessian,
@@ -139,3 +140,14 @@ def test_bad_data_arguments():
         make_line_data(n=1)
     with pytest.raises(ValueError, match="noise"):
         make_line_data(noise=-1)
+
+
+def test_normalized_steps_have_length_lr_and_follow_the_gradient():
+    data = regression.make_line_data(200, slope=3.0, intercept=-1.0, noise=0.05, seed=0)
+    path = regression.descend(data, (-4.0, -4.0), lr=0.5, steps=5, batch_size=4,
+                              normalize=True, seed=1)  # fmt: skip
+    steps = np.diff(path.thetas, axis=0)
+    assert np.allclose(np.linalg.norm(steps, axis=1), 0.5)
+    for k in range(5):
+        g = regression.mse_gradient(path.thetas[k], data, path.batches[k])
+        assert np.allclose(steps[k], -0.5 * g / np.linalg.norm(g))

@@ -14,6 +14,17 @@ sees in the book is the code that ran. One module per idea:
     convergence-based stopping) that record what happened.
 ``sgdlab.metrics``
     Losses measured on a trained model, such as the per-batch "roughness".
+``sgdlab.regression``, ``sgdlab.animation``
+    Gradient descent on a straight-line fit from first principles, and the
+    data-driven animations that show it.
+``sgdlab.optim``
+    GD with momentum, RMSProp, Adam and AdamW written from scratch as
+    ``torch.optim.Optimizer`` subclasses that match ``torch.optim``.
+``sgdlab.landscape``
+    Loss surfaces of two parameters, optimizer paths, Hessians and critical
+    points.
+``sgdlab.lr_finder``
+    The learning-rate range test for any torch optimizer.
 ``sgdlab.plotting``
     Figures of the book, drawn from results (no computation inside).
 ``sgdlab.sphinxext``

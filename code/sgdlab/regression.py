@@ -166,8 +166,9 @@ def descend(
     steps: int = 100,
     batch_size: int | None = None,
     seed: int = 0,
+    normalize: bool = False,
 ) -> Path:
-    """Run gradient descent (``batch_size=None``) or mini-batch SGD (chapter 4).
+    """Run gradient descent (``batch_size=None``) or mini-batch SGD (chapters 4 and 5).
 
     Mini-batches are drawn epoch by epoch: a fresh permutation of the rows,
     cut into batches of ``batch_size`` (the last one shorter), as a shuffling
@@ -187,6 +188,9 @@ def descend(
         Rows per step, from 1 to ``data.n``; ``None`` for all rows.
     seed
         Seed of the batch order.
+    normalize
+        Take steps of fixed length ``lr`` along the gradient,
+        ``θ ← θ − lr·g/‖g‖`` (used in chapter 5 to compare directions only).
     """
     lr = _check_lr(lr)
     steps = check_positive_int(steps, "steps")
@@ -205,7 +209,11 @@ def descend(
                 if not queue:
                     queue = list(np.array_split(rng.permutation(data.n), range(b, data.n, b)))
                 rows = queue.pop(0)
-            theta = theta - lr * mse_gradient(theta, data, rows)
+            g = mse_gradient(theta, data, rows)
+            if normalize:
+                norm = np.linalg.norm(g)
+                g = g / norm if norm > 0 else g
+            theta = theta - lr * g
             thetas.append(theta.copy())
             losses.append(mse(theta, data))
             batches.append(rows)
