@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib
 import pytest
 import torch
@@ -28,3 +32,22 @@ def headline(boston):
         make_mlp(boston.n_features, seed=12345), boston.X, boston.y, epochs=300, batch_size=50
     )
     return full, mini
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def build():
+    """One strict build of the whole book, shared by the book and site tests.
+
+    ``--all`` makes Sphinx re-read every page, so a warning in an unchanged page
+    is still reported; the execution cache spares re-running unchanged chapters.
+    """
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    log = result.stdout + result.stderr
+    (ROOT / "_build").mkdir(exist_ok=True)
+    (ROOT / "_build" / "test-build.log").write_text(log)
+    return result.returncode, log

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,17 +33,6 @@ PAGE_BUDGET = 3_000_000  # bytes, with everything a page loads from the site
 BUDGETS = {"watching-sgd.html": 4_000_000}  # the animation chapter
 
 pytestmark = pytest.mark.book
-
-
-@pytest.fixture(scope="module")
-def build():
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    log = result.stdout + result.stderr
-    (ROOT / "_build").mkdir(exist_ok=True)
-    (ROOT / "_build" / "test-build.log").write_text(log)
-    return result.returncode, log
 
 
 def test_strict_build_succeeds_without_warnings(build):

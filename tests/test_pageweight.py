@@ -57,3 +57,15 @@ def test_command_line(tmp_path, capsys):
     assert main([]) == 2
     with pytest.raises(FileNotFoundError, match="build the book"):
         page_weight(tmp_path / "nothing.html")
+
+
+def test_a_site_directory_lists_its_pages_and_total(tmp_path, capsys):
+    from sgdlab.pageweight import site_pages, site_weight
+
+    page = _site(tmp_path)
+    assert site_pages(tmp_path) == [page]  # _static holds no pages
+    total = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert site_weight(tmp_path) == total
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "page.html" in out and "the whole site weighs" in out

@@ -116,21 +116,42 @@ def _is_link_only(text: str, ref: str) -> bool:
     return in_link and elsewhere is None
 
 
+def site_pages(directory: str | Path) -> list[Path]:
+    """The HTML pages of a built site (not the theme's or Sphinx's own folders)."""
+    root = Path(directory)
+    return sorted(
+        p for p in root.rglob("*.html") if not p.relative_to(root).parts[0].startswith("_")
+    )
+
+
+def site_weight(directory: str | Path) -> int:
+    """Bytes of every file of a built site."""
+    return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the weight of each page given on the command line."""
+    """Print the weight of each page given on the command line.
+
+    A directory (e.g. ``_build/html``) stands for all its pages, and its total
+    weight is printed too.
+    """
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print("usage: python -m sgdlab.pageweight PAGE.html [PAGE.html ...]", file=sys.stderr)
+        print("usage: python -m sgdlab.pageweight (PAGE.html | SITE_DIR) ...", file=sys.stderr)
         return 2
     for name in args:
-        weight = page_weight(name)
-        html_bytes = weight.files[weight.page]
-        print(
-            f"{name}: {weight.total / 1e6:.2f} MB in all "
-            f"(HTML {html_bytes / 1e6:.2f} MB, {len(weight.files) - 1} local files)"
-        )
-        for ref in weight.missing:
-            print(f"  missing: {ref}")
+        pages = site_pages(name) if Path(name).is_dir() else [Path(name)]
+        for page in pages:
+            weight = page_weight(page)
+            html_bytes = weight.files[weight.page]
+            print(
+                f"{page}: {weight.total / 1e6:.2f} MB in all "
+                f"(HTML {html_bytes / 1e6:.2f} MB, {len(weight.files) - 1} local files)"
+            )
+            for ref in weight.missing:
+                print(f"  missing: {ref}")
+        if Path(name).is_dir():
+            print(f"{name}: the whole site weighs {site_weight(name) / 1e6:.1f} MB")
     return 0
 
 

@@ -1,0 +1,79 @@
+"""What GitHub Pages and Binder readers get: the Binder environment, the launch
+links' targets, the licence and the citation file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / ".binder"
+
+
+def _chapters():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f for f in files if (ROOT / f"{f}.md").read_text().startswith("---\njupytext")]
+
+
+def test_binder_installs_cpu_torch_jupytext_and_the_book():
+    lines = [
+        line.split("#")[0].strip()
+        for line in (BINDER / "requirements.txt").read_text().splitlines()
+    ]
+    lines = [line for line in lines if line]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    root_pin = re.search(r"^torch==(\S+)", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert f"torch=={root_pin}+cpu" in lines, (
+        "Binder's torch must be the CPU build of the same version"
+    )
+    assert "-r ../requirements.txt" in lines  # the book's own pins, sgdlab included
+    assert any(line.startswith("jupytext") for line in lines)
+    assert any(line.startswith("jupyterlab") for line in lines)
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_opens_markdown_chapters_as_notebooks():
+    overrides = json.loads((BINDER / "overrides.json").read_text())
+    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers == {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    post_build = (BINDER / "postBuild").read_text()
+    assert post_build.startswith("#!/bin/bash")
+    assert "share/jupyter/lab/settings" in post_build and "overrides.json" in post_build
+    assert (BINDER / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+
+
+@pytest.mark.parametrize("chapter", _chapters())
+def test_every_launch_target_is_a_runnable_notebook(chapter):
+    """The launch button opens ``<chapter>.md``; jupytext must read it as a Python notebook."""
+    notebook = jupytext.read(ROOT / f"{chapter}.md")
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert len(code) >= 3
+    assert any("sgdlab" in cell.source for cell in code)
+
+
+def test_launch_buttons_are_configured_for_binder_and_jupyterlab_only():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    launch = config["launch_buttons"]
+    assert launch["binderhub_url"] == "https://mybinder.org"
+    assert launch["notebook_interface"] == "jupyterlab"
+    assert not launch.get("colab_url"), "Colab cannot open .md chapters; offer it only with .ipynb"
+
+
+def test_licence_and_citation():
+    licence = (ROOT / "LICENSE").read_text()
+    assert "Creative Commons Attribution 4.0" in licence and "MIT License" in licence
+    readme = (ROOT / "README.md").read_text()
+    assert "CC BY 4.0" in readme and "MIT" in readme
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    for key in ("cff-version", "message", "title", "authors"):
+        assert citation[key], key
+    assert set(citation["license"]) == {"CC-BY-4.0", "MIT"}
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert citation["repository-code"] == config["repository"]["url"]

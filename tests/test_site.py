@@ -1,0 +1,305 @@
+"""The built site, visited in a real browser as a reader would.
+
+The site is served from ``_build/html`` under ``/<repository>/``, the sub-path
+GitHub Pages uses, by a local HTTP server; Playwright drives Debian's
+``chromium`` (``.ci/run`` installs it). Every page is loaded and checked for
+console errors, failed requests, broken images, untypeset math and serious
+accessibility problems (axe-core); then the interactive parts are exercised:
+animations, solution dropdowns, search, dark mode, launch buttons.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPOSITORY = CONFIG["repository"]["url"].rstrip("/").split("github.com/")[1]  # owner/name
+PREFIX = "/" + REPOSITORY.split("/")[1] + "/"
+SITE_BUDGET = 40_000_000  # bytes, the whole site
+
+
+def _toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc["parts"]:
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+PAGES = _toc_pages() + ["search", "genindex"]
+CHAPTERS = [p for p in _toc_pages() if (ROOT / f"{p}.md").read_text().startswith("---\njupytext")]
+
+pytestmark = pytest.mark.book
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site only under PREFIX, as GitHub Pages serves a project site."""
+
+    def translate_path(self, path):
+        path = urlparse(path).path
+        if not path.startswith(PREFIX):
+            return str(HTML / "__outside_the_site__")
+        return super().translate_path("/" + path[len(PREFIX) :])
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(build):
+    code, log = build
+    if code != 0:
+        pytest.fail("the book did not build; see test_strict_build_succeeds_without_warnings")
+    handler = functools.partial(_Handler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = os.environ.get("SGDLAB_CHROMIUM") or shutil.which("chromium")
+    if executable is None:
+        message = "Debian chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page opened in a fresh context, with everything that went wrong on the way."""
+
+    def __init__(self, browser, url: str, color_scheme: str = "light"):
+        self.context = browser.new_context(color_scheme=color_scheme, offline=False)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", self._failed)
+        self.page.on("response", self._response)
+        self.page.goto(url, wait_until="networkidle")
+        self.page.evaluate(
+            "() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null"
+        )
+
+    def _console(self, message):
+        if message.type == "error":
+            where = message.location.get("url", "") if message.location else ""
+            self.problems.append(f"console error: {message.text} [{where}]")
+
+    def _failed(self, request):
+        self.problems.append(f"request failed: {request.url} ({request.failure})")
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, site):
+    opened = []
+
+    def open_page(page: str, **kwargs) -> Visit:
+        v = Visit(browser, site + page + ".html", **kwargs)
+        opened.append(v)
+        return v
+
+    yield open_page
+    for v in opened:
+        v.close()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_cleanly_with_images_and_math(visit, page):
+    v = visit(page)
+    assert not v.problems, "\n".join(v.problems)
+    images = v.page.evaluate(
+        """() => Array.from(document.images).map(img => ({
+            src: img.getAttribute('src'), alt: img.getAttribute('alt') || '',
+            loaded: img.complete && img.naturalWidth > 0}))"""
+    )
+    for img in images:
+        assert img["loaded"], f"image did not load: {img['src']}"
+        assert img["alt"].strip(), f"image without alt text: {img['src']}"
+    math = v.page.evaluate(
+        """() => ({source: document.querySelectorAll('.math').length,
+                   typeset: document.querySelectorAll('.math mjx-container').length,
+                   errors: document.querySelectorAll('mjx-merror').length})"""
+    )
+    assert math["typeset"] == math["source"], math
+    assert math["errors"] == 0, f"{math['errors']} formulas failed to typeset"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_serious_accessibility_violations(visit, page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    v = visit(page)
+    results = Axe().run(v.page)
+    serious = [
+        f"{item['id']} ({item['impact']}): {item['help']} - {len(item['nodes'])} element(s), "
+        f"e.g. {item['nodes'][0]['target']}"
+        for item in results.response["violations"]
+        if item["impact"] in ("critical", "serious")
+    ]
+    assert not serious, "\n".join(serious)
+
+
+def test_math_is_served_by_the_site_not_a_cdn(visit):
+    v = visit("book/adaptive-optimizers")
+    sources = v.page.evaluate(
+        "() => Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))"
+    )
+    assert sources and all(PREFIX + "_static/mathjax/" in s for s in sources), sources
+    assert v.page.locator("mjx-container").count() > 20
+
+
+def test_animations_advance_when_played(visit):
+    v = visit("book/watching-sgd")
+    players = v.page.locator(".sgdlab-animation")
+    assert players.count() == 4
+    for i in range(players.count()):
+        player = players.nth(i)
+        slider = player.locator("input[type=range]")
+        button = player.locator("button")
+        before = int(slider.input_value())
+        button.click()
+        assert button.get_attribute("aria-pressed") == "true"
+        v.page.wait_for_function(
+            "([el, before]) => Number(el.value) !== before",
+            arg=[slider.element_handle(), before],
+            timeout=5000,
+        )
+        button.click()
+        assert button.get_attribute("aria-pressed") == "false"
+    assert not v.problems, "\n".join(v.problems)
+
+
+def test_solutions_open_and_close(visit):
+    v = visit("book/landscape")
+    solution = v.page.locator(".solution.dropdown").first
+    body = solution.locator(".cell").first
+    assert not body.is_visible(), "a solution should start closed"
+    toggle = solution.locator(".toggle-button")
+    toggle.click()
+    body.wait_for(state="visible", timeout=5000)
+    toggle.click()
+    body.wait_for(state="hidden", timeout=5000)
+
+
+def test_search_finds_mini_batch(visit):
+    v = visit("search")
+    v.page.goto(v.page.url + "?q=mini-batch", wait_until="networkidle")
+    results = v.page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=10000)
+    assert results.count() >= 3
+    titles = " ".join(results.all_inner_texts()).lower()
+    assert "epochs and mini-batches" in titles
+
+
+def test_dark_mode_switches_the_page(visit):
+    v = visit("book/intro")
+
+    def background():
+        rgb = v.page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+    assert v.page.evaluate("() => document.documentElement.dataset.theme") == "light"
+    light = background()
+    button = v.page.locator(".theme-switch-button").first
+    for _ in range(3):  # the button cycles light -> dark -> auto
+        if v.page.evaluate("() => document.documentElement.dataset.theme") == "dark":
+            break
+        button.click()
+    assert v.page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    assert light > 0.8 and background() < 0.25
+
+
+def test_icons_render_without_the_icon_script(visit):
+    """The theme's 1.5 MB fontawesome.js is not loaded; its web fonts draw the icons."""
+    v = visit("book/epochs-and-minibatches")
+    scripts = v.page.evaluate("() => Array.from(document.scripts).map(s => s.src)")
+    assert not any("fontawesome.js" in s for s in scripts)
+    icon = v.page.locator("i.fa-github, .fa-github").first
+    content = icon.evaluate("el => getComputedStyle(el, '::before').content")
+    family = icon.evaluate("el => getComputedStyle(el, '::before').fontFamily")
+    assert content not in ("none", "normal", '""') and "Font Awesome" in family
+    assert v.page.evaluate("() => document.fonts.check('16px \"Font Awesome 6 Brands\"')")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_launch_buttons_point_at_the_chapter(visit, chapter):
+    v = visit(chapter)
+    hrefs = v.page.evaluate("() => Array.from(document.links).map(a => a.href)")
+    binder = [h for h in hrefs if "mybinder.org" in h]
+    expected = f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/{chapter}.md"
+    assert binder == [expected]
+    target = ROOT / unquote(urlparse(binder[0]).query.split("lab/tree/")[1])
+    assert target.is_file()
+    assert not [h for h in hrefs if "colab.research.google.com" in h]  # Colab needs .ipynb
+    downloads = [h for h in hrefs if h.endswith((".ipynb", ".md")) and "_sources" in h]
+    assert downloads, "the download button should offer the source"
+
+
+def _local_links(page: Path):
+    text = page.read_text()
+    for href in re.findall(r'<a\b[^>]*\shref="([^"]+)"', text):
+        if re.match(r"^[a-z]+:", href) or href.startswith("//"):
+            continue  # external: the weekly link check
+        yield href
+
+
+def test_internal_links_resolve(build):
+    ids_cache: dict[Path, set[str]] = {}
+
+    def ids(path: Path) -> set[str]:
+        if path not in ids_cache:
+            ids_cache[path] = set(re.findall(r'\sid="([^"]+)"', path.read_text()))
+        return ids_cache[path]
+
+    broken = []
+    pages = [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_")]
+    for page in pages:
+        for href in _local_links(page):
+            path, _, fragment = href.partition("#")
+            target = (page.parent / unquote(path)).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{page.relative_to(HTML)}: {href}")
+            elif fragment and target.suffix == ".html" and unquote(fragment) not in ids(target):
+                broken.append(f"{page.relative_to(HTML)}: {href} (no such anchor)")
+    assert not broken, "\n".join(broken)
+
+
+def test_the_whole_site_is_light(build):
+    from sgdlab.pageweight import site_weight
+
+    total = site_weight(HTML)
+    assert total <= SITE_BUDGET, f"site weighs {total / 1e6:.1f} MB"
