@@ -1,0 +1,83 @@
+"""Exercises you can grade: instant feedback for students, a sandboxed grader
+for instructors.
+
+Students call :func:`check` in a notebook::
+
+    from sgdlab.grading import check
+    check("ch1-optimizer-steps", optimizer_steps)
+
+It runs the exercise's public cases on the function, in the student's own
+kernel, and says which case fails, what was expected and what came back,
+with a hint.
+
+Instructors grade many submissions with ``sgdlab grade`` (see
+:mod:`sgdlab.grading.cli`): each runs in a bubblewrap sandbox
+(:mod:`sgdlab.grading.sandbox`); the checks, expected values and hidden
+cases stay in the grader's process (:mod:`sgdlab.grading.grader`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .exercises import EXERCISES, Case, Exercise, chapter_exercises, load_hidden
+from .values import UnsupportedValue, compare, encode
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check` found: passed and total public cases, and messages."""
+
+    exercise: str
+    passed: int
+    total: int
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def all_passed(self) -> bool:
+        return self.passed == self.total
+
+    def __str__(self) -> str:
+        head = (f"{self.exercise}: all {self.total} public cases pass."
+                if self.all_passed else
+                f"{self.exercise}: {self.passed} of {self.total} public cases pass.")  # fmt: skip
+        return "\n".join([head, *self.messages])
+
+    def _repr_markdown_(self) -> str:
+        return "\n\n".join([f"**{str(self).splitlines()[0]}**", *[f"- {m}" for m in self.messages]])
+
+
+def check(exercise_id: str, function) -> CheckResult:
+    """Run the public cases of ``exercise_id`` on ``function`` and report.
+
+    Prints nothing itself; the result displays in a notebook (and ``print``
+    shows it as text). Use ``result.all_passed`` in code.
+    """
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise_id!r}; the exercises are {sorted(EXERCISES)}")
+    exercise = EXERCISES[exercise_id]
+    if not callable(function):
+        raise ValueError(f"pass your function itself, e.g. check({exercise_id!r}, "
+                         f"{exercise.function}), not a {type(function).__name__}")  # fmt: skip
+    passed, messages = 0, []
+    for number, case in enumerate(exercise.public, 1):
+        what = case.describe(exercise.function)
+        try:
+            got = encode(function(*case.args, **case.kwargs))
+        except UnsupportedValue as err:
+            problem = f"returned a value that cannot be graded: {err}"
+        except Exception as err:  # noqa: BLE001 - report the student's error as feedback
+            problem = f"raised {type(err).__name__}: {err}"
+        else:
+            problem = compare(exercise.expected(case), got, rtol=exercise.rtol, atol=exercise.atol)
+        if problem is None:
+            passed += 1
+            messages.append(f"case {number} passes: {what}")
+        else:
+            messages.append(f"case {number} fails: {what}: {problem}. Hint: {exercise.hint}")
+    return CheckResult(exercise_id, passed, len(exercise.public), messages)
+
+
+__all__ = [
+    "EXERCISES", "Case", "CheckResult", "Exercise", "chapter_exercises", "check", "load_hidden",
+]  # fmt: skip
