@@ -167,3 +167,36 @@ def test_animations_are_in_the_page_with_their_controls(build):
         block = block[: block.index("</script>\n</div>")]
         assert "<button" in block and 'type="range"' in block
         assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]{40,}"', block)
+
+
+def test_batch_size_chapter_states_what_sgdlab_computes(build):
+    """Chapter 3's glued figures agree with each other and with the theory."""
+    from sgdlab import batchsize
+
+    glue = {k: float(v["text/plain"]) for k, v in _glue("batch-size-and-time").items()
+            if "text/plain" in v and re.fullmatch(r"-?[\d.e+-]+", v["text/plain"])}  # fmt: skip
+    t0, t1 = glue["bt-t0-us"], glue["bt-t1-us"]
+    assert glue["bt-balance"] == pytest.approx(t0 / t1, rel=1e-6)
+    assert glue["bt-bstar"] == pytest.approx(
+        batchsize.optimal_batch_size(glue["bt-bnoise"], t0, t1), rel=1e-6
+    )
+    assert glue["bt-bcrit"] == pytest.approx(glue["bt-emin"] / glue["bt-smin"], rel=1e-6)
+    assert glue["bt-mflop-row"] == pytest.approx(
+        batchsize.flops_per_row(batchsize.make_digit_mlp()) / 1e6
+    )
+    assert glue["bt-dp-diff"] < 1e-5
+    assert glue["bt-epoch-1"] > glue["bt-epoch-1024"]
+    assert glue["bt-pz-acc-1"] > glue["bt-pz-acc-full"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_graded_exercise_links_both_notebooks(build, chapter):
+    import nbformat
+
+    html = (HTML / "book" / f"{chapter}.html").read_text()
+    for kind in ("student", "instructor"):
+        links = re.findall(rf'href="([^"]*{chapter}-{kind}\.ipynb)"', html)
+        assert links, f"{chapter} does not link its {kind} notebook"
+        target = (HTML / "book" / links[0]).resolve()
+        notebook = nbformat.read(target, 4)
+        assert notebook.metadata["sgdlab"] == {"chapter": chapter, "kind": kind}
