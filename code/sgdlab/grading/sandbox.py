@@ -87,8 +87,10 @@ def _bwrap_command(python: str) -> list[str]:
     ro(Path(python).resolve().parent)
     ro(package)
     return [
-        "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-        *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+        # The private /tmp comes first: binds below it (a venv or a clone in
+        # /tmp) are then mounted on top of it instead of being hidden by it.
+        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--tmpfs", "/tmp",
+        *binds, "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp",
         "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
         "--setenv", "TMPDIR", "/tmp", "--setenv", "PYTHONHASHSEED", "0",
         "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MPLBACKEND", "Agg",
