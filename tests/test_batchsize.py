@@ -211,3 +211,52 @@ def test_tune_lr_finds_the_grid_minimum_from_any_start():
         point = batchsize.tune_lr(train_at, 10, list(steps), 0.9, start=start)
         assert point.lr == 1.0 and point.steps == 250 and point.examples == 2500
         assert len(calls) < len(steps) or start == 4.0
+
+
+def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
+    from sgdlab import distributed
+
+    X, y = digits.X_train[:96], digits.y_train[:96]
+    model = batchsize.make_digit_mlp(seed=2)
+    warm = lambda s: distributed.warmup_factor(s, 5)  # noqa: E731
+    batchsize.train_classifier(
+        model,
+        X,
+        y,
+        batch_size=32,
+        lr=2.0,
+        epochs=3,
+        X_test=X,
+        y_test=y,
+        seed=4,
+        evaluations=2,
+        lr_lambda=warm,
+    )
+    ref = batchsize.make_digit_mlp(seed=2)
+    opt = torch.optim.SGD(ref.parameters(), lr=2.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
+    gen = torch.Generator().manual_seed(4)
+    for _ in range(3):
+        order = torch.randperm(96, generator=gen)
+        for start in range(0, 96, 32):
+            idx = order[start : start + 32]
+            opt.zero_grad()
+            nn.functional.cross_entropy(ref(X[idx]), y[idx]).backward()
+            opt.step()
+            sched.step()
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="lr_lambda"):
+        batchsize.train_classifier(
+            model, X, y, batch_size=32, lr=1.0, epochs=1, X_test=X, y_test=y, lr_lambda=3
+        )
+
+
+def test_digit_mlp_is_the_shared_mlp_with_a_sigmoid():
+    from sgdlab import models
+
+    a = batchsize.make_digit_mlp(seed=7)
+    b = models.make_mlp(784, 256, 10, seed=7, activation=nn.Sigmoid)
+    assert isinstance(a[1], nn.Sigmoid)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)

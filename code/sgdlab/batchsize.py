@@ -50,14 +50,9 @@ def make_digit_mlp(
     The classifier of chapter 3 (the reader's MNIST network). The global
     random state is left untouched.
     """
-    n_inputs = check_positive_int(n_inputs, "n_inputs")
-    n_hidden = check_positive_int(n_hidden, "n_hidden")
-    n_classes = check_positive_int(n_classes, "n_classes")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = nn.Sequential(
-            nn.Linear(n_inputs, n_hidden), nn.Sigmoid(), nn.Linear(n_hidden, n_classes)
-        )
+    from .models import make_mlp
+
+    model = make_mlp(n_inputs, n_hidden, n_classes, seed=seed, activation=nn.Sigmoid)
     return model.to(device)
 
 
@@ -188,6 +183,7 @@ def train_classifier(
     target: float | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    lr_lambda=None,
 ) -> TrainingRun:
     """Train a classifier with plain SGD and cross-entropy, timing the training.
 
@@ -218,6 +214,10 @@ def train_classifier(
         Seed of the shuffling.
     device
         Where to train (``"cpu"`` or ``"cuda"``); data are moved there once.
+    lr_lambda
+        Optional multiplier of ``lr`` as a function of the step count (from
+        0), applied with ``torch.optim.lr_scheduler.LambdaLR``, for example a
+        warm-up.
     """
     _check_classification(X, y, "X")
     _check_classification(X_test, y_test, "X_test")
@@ -239,6 +239,11 @@ def train_classifier(
     X_test, y_test = X_test.to(device), y_test.to(device)
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    if lr_lambda is not None and not callable(lr_lambda):
+        raise ValueError("lr_lambda must be a function of the step count")
+    scheduler = (
+        None if lr_lambda is None else torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    )
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     checkpoints = set(_eval_schedule(total, evaluations).tolist())
@@ -266,6 +271,8 @@ def train_classifier(
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             step += 1
             examples += idx.shape[0]
             if step in checkpoints:

@@ -18,8 +18,9 @@ def make_mlp(
     *,
     seed: int = 12345,
     dtype: torch.dtype = torch.float32,
+    activation: type[nn.Module] = nn.ReLU,
 ) -> nn.Sequential:
-    """Build ``Linear(n_inputs → n_hidden) → ReLU → Linear(n_hidden → n_outputs)``.
+    """Build ``Linear(n_inputs → n_hidden) → activation → Linear(n_hidden → n_outputs)``.
 
     The weights are initialized exactly as if one had called
     ``torch.manual_seed(seed)`` and then built the layers, but the global
@@ -34,6 +35,9 @@ def make_mlp(
         Seed of the weight initialization.
     dtype
         Floating-point type of the parameters.
+    activation
+        The hidden layer's activation class: ``nn.ReLU`` (chapter 1) or
+        ``nn.Sigmoid`` (chapter 3's digit classifier).
     """
     n_inputs = check_positive_int(n_inputs, "n_inputs")
     n_hidden = check_positive_int(n_hidden, "n_hidden")
@@ -42,7 +46,7 @@ def make_mlp(
         torch.manual_seed(seed)
         model = nn.Sequential(
             nn.Linear(n_inputs, n_hidden),
-            nn.ReLU(),
+            activation(),
             nn.Linear(n_hidden, n_outputs),
         )
     return model.to(dtype)
