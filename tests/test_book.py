@@ -200,3 +200,53 @@ def test_graded_exercise_links_both_notebooks(build, chapter):
         target = (HTML / "book" / links[0]).resolve()
         notebook = nbformat.read(target, 4)
         assert notebook.metadata["sgdlab"] == {"chapter": chapter, "kind": kind}
+
+
+def _toc_files():
+    """Every page of ``_toc.yml`` in reading order, and the numbered chapters."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages, chapters = [toc["root"]], []
+    for part in toc["parts"]:
+        for entry in part["chapters"]:
+            pages.append(entry["file"])
+            if part.get("numbered"):
+                chapters.append(entry["file"])
+    return [Path(p).name for p in pages], [Path(p).name for p in chapters]
+
+
+def _section_links(page: str, section_id: str) -> list[str]:
+    """Internal pages linked from one section of a built page, in order."""
+    html = (HTML / "book" / f"{page}.html").read_text()
+    match = re.search(rf'<section id="{section_id}">(.*?)(?=<section id=|</article>)', html, re.S)
+    assert match, f"{page} has no section {section_id!r}"
+    hrefs = re.findall(r'<a class="reference internal" href="([^"#]+)\.html', match.group(1))
+    return [Path(h).name for h in hrefs]
+
+
+def test_chapter_list_matches_the_table_of_contents():
+    pages, chapters = _toc_files()
+    assert chapters == CHAPTERS
+
+
+def test_what_comes_next_names_the_next_page_of_the_toc(build):
+    pages, chapters = _toc_files()
+    for chapter in chapters:
+        following = pages[pages.index(chapter) + 1]
+        links = _section_links(chapter, "what-comes-next")
+        assert links, f"{chapter}: 'What comes next' links to no page"
+        assert links[0] == following, (
+            f"{chapter}: 'What comes next' points first to {links[0]}, "
+            f"but the next page of _toc.yml is {following}"
+        )
+        earlier = set(pages[: pages.index(chapter) + 1])
+        assert not earlier & set(links), f"{chapter}: 'What comes next' points backwards"
+
+
+def test_intro_lists_every_chapter_with_its_link(build):
+    _, chapters = _toc_files()
+    links = _section_links("intro", "what-the-course-covers")
+    assert [link for link in links if link in chapters] == chapters
+    text = (HTML / "book" / "intro.html").read_text()
+    assert "grows chapter by chapter" not in text

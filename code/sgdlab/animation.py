@@ -15,10 +15,10 @@ for print and for readers without scripts.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ._checks import check_positive_int
-from .plotting import COLORS
+from .plotting import COLORS, SVG_HASHSALT, SVG_METADATA
 from .regression import LineData, Path, least_squares, loss_grid
 
 #: Default window of the parameter plane: (slope range, intercept range).
@@ -160,8 +160,8 @@ def _axes_boxes(fig: Figure, axes: list) -> list[dict]:
 
 def _svg_data_uri(fig: Figure) -> str:
     buffer = io.BytesIO()
-    with plt.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg")
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASHSALT}):
+        fig.savefig(buffer, format="svg", metadata=SVG_METADATA)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -305,9 +305,12 @@ def animate_descent(
     width, height = fig.get_size_inches() * 72
     image = _svg_data_uri(fig)
     plt.close(fig)
-    uid = "sgdlab-anim-" + uuid.uuid4().hex[:10]
-    alt = html.escape(description.strip(), quote=True)
     payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    # The id is a digest of what the player shows: repeatable from build to build,
+    # and distinct for different animations on one page.
+    digest = hashlib.sha1((payload + description).encode()).hexdigest()[:10]
+    uid = "sgdlab-anim-" + digest
+    alt = html.escape(description.strip(), quote=True)
     fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{width * 1.35:.0f}px">
 <div style="position:relative">

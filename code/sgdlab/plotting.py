@@ -22,6 +22,12 @@ from .training import History, RMSEReport
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 
+#: What makes an SVG figure repeatable: matplotlib otherwise writes the build's
+#: date into the file's metadata and salts its element ids with a random UUID.
+SVG_HASHSALT = "sgdlab"
+SVG_METADATA = {"Date": None}
+
+
 def use_book_style() -> None:
     """Set matplotlib defaults for the book's figures and SVG output in notebooks.
 
@@ -39,13 +45,15 @@ def use_book_style() -> None:
             "font.size": 10,
             "legend.frameon": False,
             "svg.fonttype": "none",  # text stays text: smaller files, searchable
+            "svg.hashsalt": SVG_HASHSALT,  # fixed ids: the same figure gives the same bytes
         }
     )
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # outside IPython there is nothing to configure
         return
-    set_matplotlib_formats("svg")
+    # No creation date in the SVG metadata, so a rebuild gives byte-identical figures.
+    set_matplotlib_formats("svg", metadata=SVG_METADATA)
 
 
 def glue_figure(name: str, fig: Figure) -> None:
@@ -370,11 +378,14 @@ def plot_loss_curves(curves: dict[str, np.ndarray], *, logy: bool = False,
 
 
 def plot_range_test(result, *, marks: dict[str, float] | None = None,
-                    stable_limit: float | None = None) -> Figure:  # fmt: skip
+                    stable_limit: float | None = None, logy: bool = True) -> Figure:  # fmt: skip
     """Raw and smoothed loss of a learning-rate range test against the rate (log axis).
 
     ``result`` is a :class:`sgdlab.lr_finder.RangeTest`; ``marks`` maps a label
     to a rate drawn as a vertical line; ``stable_limit`` shades rates above it.
+    The loss axis is logarithmic by default: the last steps of a range test
+    blow the loss up by orders of magnitude, and on a linear axis the valley
+    that the suggestion comes from would be a flat line at the bottom.
     """
     fig, ax = plt.subplots()
     ax.plot(result.lrs, result.losses, color="0.65", lw=0.8, label="loss at each step")
@@ -385,8 +396,10 @@ def plot_range_test(result, *, marks: dict[str, float] | None = None,
         ax.axvspan(stable_limit, result.lrs[-1], color=COLORS[1], alpha=0.08,
                    label="unstable for GD")  # fmt: skip
     ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)" if logy else "loss")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
