@@ -108,3 +108,37 @@ def test_gradient_norm_leaves_grad_untouched():
     assert value == pytest.approx(float(sum((g**2).sum() for g in grads)))
     for p, g in zip(model.parameters(), before, strict=True):
         assert torch.equal(p.grad, g)
+
+
+def test_measured_noise_scale_matches_per_example_gradients():
+    """B_simple of the digit MLP at initialization, from two-batch pairs,
+    against the exact tr(Σ)/|G|² over all rows (per-example gradients, float64)."""
+    from sgdlab import batchsize, data
+    from torch.func import functional_call, grad, vmap
+
+    digits = data.load_digits(seed=0)
+    X, y = digits.X_train, digits.y_train
+    net = batchsize.make_digit_mlp(seed=0).double()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def row_loss(p, x, t):
+        out = functional_call(net, p, (x.unsqueeze(0),))
+        return torch.nn.functional.cross_entropy(out, t.unsqueeze(0))
+
+    per_row = vmap(grad(row_loss), in_dims=(None, 0, 0))
+    total, total_sq = None, 0.0
+    for rows in torch.arange(len(X)).split(500):
+        g = per_row(params, X[rows].double(), y[rows])
+        flat = torch.cat([v.reshape(len(rows), -1) for v in g.values()], dim=1)
+        total = flat.sum(0) if total is None else total + flat.sum(0)
+        total_sq += (flat**2).sum().item()
+    mean = total / len(X)
+    g2 = (mean**2).sum().item()
+    exact = (total_sq / len(X) - g2) / g2  # tr(Σ) / |G|², Σ the population covariance
+
+    estimate = noise.measure_noise_scale(
+        net, torch.nn.CrossEntropyLoss(), X.double(), y, b_small=32, b_big=1024, pairs=200,
+        estimator=noise.NoiseScaleEstimator(32, 1024, beta=0.995),
+        generator=torch.Generator().manual_seed(1),
+    ).b_simple
+    assert estimate == pytest.approx(exact, rel=0.15)

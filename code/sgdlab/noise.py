@@ -190,8 +190,9 @@ class NoiseFit:
     """``S = S_min (1 + B_noise / B)`` and ``E = E_min (1 + B / B_noise)``, fitted.
 
     ``b_noise`` comes from the fit of the steps; ``b_crit = e_min / s_min``
-    combines both fits, and agrees with ``b_noise`` when the data follow the
-    model.
+    combines both fits. With relative errors the fit of ``E = B·S`` is the fit
+    of ``S`` with its two coefficients swapped, so ``b_crit`` equals
+    ``b_noise`` up to rounding: the two fits do not confirm each other.
     """
 
     s_min: float
@@ -276,9 +277,11 @@ def track_noise_scale(
     """Train a classifier with SGD (cross-entropy) and measure ``B_simple``
     every ``every`` steps from ``pairs`` fresh pairs of batches.
 
-    One estimator smooths across the whole run (moving averages with
-    ``beta``), as the paper does during training; the value recorded at a
-    checkpoint is its ratio after that checkpoint's pairs.
+    Each checkpoint gets a fresh estimator (moving averages with ``beta`` over
+    that checkpoint's pairs only), so the value recorded describes the model as
+    it stands there. Smoothing across checkpoints, as one would between
+    consecutive steps, would make the record lag: the model changes a lot in
+    ``every`` steps.
     """
     from .batchsize import accuracy as test_accuracy
     from .batchsize import train_classifier
@@ -287,11 +290,11 @@ def track_noise_scale(
     every = check_positive_int(every, "every")
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
-    estimator = NoiseScaleEstimator(b_small, b_big, beta)
     have_test = X_test is not None and y_test is not None
     rec: dict[str, list[float]] = {k: [] for k in ("steps", "b", "g2", "tr", "acc")}
     done = 0
     while True:
+        estimator = NoiseScaleEstimator(b_small, b_big, beta)
         measure_noise_scale(
             model, loss_fn, X, y, b_small=b_small, b_big=b_big, pairs=pairs,
             estimator=estimator, generator=generator,
