@@ -2,13 +2,15 @@
 
 The book promises (intro, "How to read it") that everything except timings
 depends only on the seeds and the pinned versions. This test executes chapters
-whose every output is deterministic once more, outside Sphinx, and compares
-each output with the one the strict build wrote: text, glued numbers, SVG
+whose every output is deterministic twice more, outside Sphinx, and compares
+the two executions' outputs with each other and the glued values with those
+the strict build wrote: text, glued numbers, SVG
 figures and the animation players must be identical bytes. A figure that
 embeds the build's date, a random element id or an unseeded draw fails it.
 
-It costs one extra execution of these chapters (about a minute), not a
-second build.
+It costs two executions of these chapters (under two minutes), not a second
+build. (The executed notebooks that myst-nb saves cannot serve as the first
+execution: when a chapter comes from the execution cache they hold no outputs.)
 """
 
 from __future__ import annotations
@@ -26,40 +28,68 @@ pytestmark = pytest.mark.book
 DETERMINISTIC = ["watching-sgd", "landscape"]
 
 
-def _outputs(nb) -> list[tuple[int, str, str]]:
-    """(code cell, MIME type or stream name, content) of every output, in order."""
-    found = []
+def _outputs(nb) -> tuple[list[tuple[int, str, str]], dict[str, dict[str, str]]]:
+    """Every displayed output as (code cell, MIME type or stream, content), in
+    order, and the glued values by name (myst-nb moves those out of the
+    executed notebook into ``<chapter>.glue.json``)."""
+    shown, glued = [], {}
     code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     for i, cell in enumerate(code_cells):
         for out in cell.get("outputs", []):
-            if out["output_type"] == "stream":
-                found.append((i, out["name"], out["text"]))
+            scrap = out.get("metadata", {}).get("scrapbook")
+            if scrap:
+                prefix = scrap["mime_prefix"]
+                glued[scrap["name"]] = {
+                    mime.removeprefix(prefix): _text(value) for mime, value in out["data"].items()
+                }
+            elif out["output_type"] == "stream":
+                shown.append((i, out["name"], out["text"]))
             elif out["output_type"] in ("display_data", "execute_result"):
                 for mime, value in sorted(out["data"].items()):
-                    text = value if isinstance(value, str) else json.dumps(value)
-                    found.append((i, mime, "".join(text)))
+                    shown.append((i, mime, _text(value)))
             elif out["output_type"] == "error":
-                found.append((i, "error", out["ename"]))
-    return found
+                shown.append((i, "error", out["ename"]))
+    return shown, glued
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return "".join(value)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _execute(chapter: str):
+    import jupytext
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(ROOT / "book" / f"{chapter}.md")
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": ROOT / "book"}}
+    )
+    client.execute()
+    return _outputs(nb)
 
 
 @pytest.mark.parametrize("chapter", DETERMINISTIC)
-def test_a_second_execution_gives_identical_outputs(build, chapter):
-    import jupytext
-    import nbformat
-    from nbclient import NotebookClient
+def test_a_chapter_executed_twice_and_built_gives_identical_outputs(build, chapter):
+    shown, glued = _execute(chapter)
+    shown_again, glued_again = _execute(chapter)
 
-    built = nbformat.read(ROOT / "_build" / "jupyter_execute" / "book" / f"{chapter}.ipynb", 4)
-    again = jupytext.read(ROOT / "book" / f"{chapter}.md")
-    NotebookClient(
-        again, timeout=600, kernel_name="python3", resources={"metadata": {"path": ROOT / "book"}}
-    ).execute()
-
-    first, second = _outputs(built), _outputs(again)
-    assert len(first) == len(second), "the two executions made different numbers of outputs"
-    figures = 0
-    for (cell, mime, a), (_, mime_b, b) in zip(first, second, strict=True):
+    assert len(shown) == len(shown_again), "the two executions displayed different outputs"
+    for (cell, mime, a), (_, mime_b, b) in zip(shown, shown_again, strict=True):
         assert mime == mime_b, f"code cell {cell}: {mime} vs {mime_b}"
         assert a == b, f"code cell {cell}: the {mime} output differs between executions"
-        figures += mime == "image/svg+xml" or "sgdlab-animation" in a
+    assert glued == glued_again, "a glued number or figure differs between executions"
+
+    # And the same as what the strict build glued into the pages.
+    glue_file = ROOT / "_build" / "jupyter_execute" / "book" / f"{chapter}.glue.json"
+    built = {
+        name: {mime: _text(value) for mime, value in entry["data"].items()}
+        for name, entry in json.loads(glue_file.read_text()).items()
+    }
+    assert built.keys() == glued.keys()
+    figures = 0
+    for name, data in built.items():
+        assert data == glued[name], f"glued {name!r} differs from the build's"
+        figures += "image/svg+xml" in data or "sgdlab-animation" in data.get("text/html", "")
     assert figures >= 3, "the chapter should have figures to compare"
