@@ -293,9 +293,9 @@ def chapter_exercises(chapter: str) -> list[Exercise]:
 # Hidden cases
 # --------------------------------------------------------------------------
 SAMPLE_HIDDEN = REPO / "grading" / "hidden-sample"
-SAMPLE_WARNING = ("WARNING: no --hidden folder: grading with the SAMPLE hidden cases of the "
-                  "repository, which every student can read; pass --hidden DIR (or set "
-                  "SGDLAB_HIDDEN_CASES) with cases of your own")
+SAMPLE_WARNING = ("WARNING: graded with the SAMPLE hidden cases of the repository "
+                  "(grading/hidden-sample), which every student can read; pass --hidden DIR "
+                  "(or set SGDLAB_HIDDEN_CASES) with cases of your own")
 
 
 def default_hidden_dir() -> Path:

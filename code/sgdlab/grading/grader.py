@@ -396,8 +396,8 @@ def results_json(grade: Grade, plan: Plan) -> dict:
         worth = plan.points[exercise.id] / counts[exercise.id]
         tests.append({
             "name": f"{exercise.id}: {'hidden' if hidden else 'public'} case {number}",
-            "score": round(worth if passed else 0.0, 4),
-            "max_score": round(worth, 4),
+            "score": worth if passed else 0.0,
+            "max_score": worth,
             "output": output,
             "visibility": "after_published" if hidden else "visible",
         })  # fmt: skip

@@ -133,6 +133,8 @@ def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in CHAPTERS:
+        if not (Path(book or book_dir()) / f"{chapter}.md").is_file():
+            continue
         if not read_chapter(chapter, book):
             continue
         student, teacher = make_notebooks(chapter, book)
