@@ -907,4 +907,7 @@ def test_class_edition_has_no_graded_solutions(class_edition):
         leaks = [name for name, data in classroom.items() if needle in data]
         assert leaks == [], leaks
     assert b"Graded, 2 points" in classroom[page] and b"step_decay" in classroom[page]
+    sources = [name for name in classroom if name.startswith("_sources/")]
+    assert sources and all(b"{graded} ch7-step-decay" in classroom[n] for n in sources
+                           if n.endswith((".md", ".md.txt")))  # fmt: skip
     assert b"withheld" in classroom["notebook"]
