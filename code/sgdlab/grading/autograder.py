@@ -39,10 +39,10 @@ set -uo pipefail
 ROOT=${{AUTOGRADER_ROOT:-/autograder}}
 PYTHON=${{SGDLAB_PYTHON:-$ROOT/venv/bin/python}}
 mkdir -p "$ROOT/results"
-# The hidden cases and the reference solutions are for the grader only: with
-# reduced isolation a submission runs under its own user id, which must not
-# read them.
-chmod -R go-rwx "$ROOT/source/hidden" "$ROOT/source/book"
+# The hidden cases, the reference solutions and the package's source are for
+# the grader only: a submission runs under a user id of its own, which must not
+# read them (it imports a grading copy of the package).
+chmod -R go-rwx "$ROOT/source"
 "$PYTHON" -m sgdlab grade "$ROOT/submission" --chapter {chapter} \\
     --hidden "$ROOT/source/hidden" --book "$ROOT/source/book" \\
     --out "$ROOT/graded" --results "$ROOT/results/results.json" --quiet
