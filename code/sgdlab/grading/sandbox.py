@@ -136,7 +136,7 @@ class _UidPool:
         folder = self._folder()
         with self._lock:
             for uid in range(start, end + 1):
-                if uid in self._held:
+                if uid in self._held or _processes_of(uid):  # still dying: not yet
                     continue
                 fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
                 try:
@@ -174,15 +174,18 @@ def _processes_of(uid: int) -> list[tuple[int, int]]:
     return found
 
 
-def kill_user(uid: int) -> None:
-    """Kill every process of ``uid``: ``kill(-1, SIGKILL)`` sent *as* ``uid``
-    reaches all of them at once, so a fork bomb cannot outrun it."""
-    for _ in range(5):
-        if not _processes_of(uid):
-            return
+def kill_user(uid: int, seconds: float = 10.0) -> bool:
+    """Kill every process of ``uid`` and wait until they are gone (True) or
+    ``seconds`` passed. ``kill(-1, SIGKILL)`` sent *as* ``uid`` reaches all of
+    them at once, so a fork bomb cannot outrun it."""
+    deadline = time.monotonic() + seconds
+    while _processes_of(uid):
+        if time.monotonic() > deadline:
+            return False
         subprocess.run(["kill", "-KILL", "-1"], user=uid, group=uid, extra_groups=[],
                        capture_output=True, check=False)  # fmt: skip
         time.sleep(0.02)
+    return True
 
 
 def _owned_bytes(path: str, uid: int, depth: int = 0) -> int:
