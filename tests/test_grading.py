@@ -645,13 +645,16 @@ def test_a_dying_worker_costs_one_crashed_row(tmp_path, monkeypatch):
     assert [r["status"] for r in rows] == ["graded", "crashed", "graded"]
 
 
-def test_mixed_batch_without_chapter(tmp_path, generated, capsys):
+@pytest.mark.parametrize("mode", MODES)
+def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, mode):
+    mode = _mode(mode, monkeypatch)
     subs = [generated / "landscape-instructor.ipynb", generated / "epoch-rmse-instructor.ipynb",
             _notebook(tmp_path / "lost.ipynb", [SOLUTION], chapter=None)]  # fmt: skip
     (tmp_path / "script.py").write_text(SOLUTION)
     subs.append(tmp_path / "script.py")
     grades = grader.grade_many(subs, tmp_path / "out", limits=FAST, progress=False)
     assert [g.chapter for g in grades] == ["landscape", "epoch-rmse", "", ""]
+    assert {g.isolation for g in grades} == {mode}
     assert [g.status for g in grades] == ["graded", "graded", "invalid", "invalid"]
     assert grades[0].score == grades[0].plan.max_score
     assert grades[1].score == grades[1].plan.max_score

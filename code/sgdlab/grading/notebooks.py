@@ -167,10 +167,15 @@ def strip_graded_solutions(text: str) -> str:
 
 
 def class_edition(app) -> bool:
+    return bool(app.config.sgdlab_class_edition)
+
+
+def _class_edition_from_env(app, config) -> None:
+    """``SGDLAB_CLASS_EDITION=1`` sets the config value, so Sphinx sees a changed
+    configuration and re-reads every page."""
     env = os.environ.get("SGDLAB_CLASS_EDITION", "").strip().lower()
     if env:
-        return env in ("1", "true", "yes", "on")
-    return bool(app.config.sgdlab_class_edition)
+        config.sgdlab_class_edition = env in ("1", "true", "yes", "on")
 
 
 # --------------------------------------------------------------------------
@@ -244,6 +249,7 @@ def setup(app):
                     if target.is_file():
                         target.write_text(text)
 
+    app.connect("config-inited", _class_edition_from_env)
     app.connect("builder-inited", generate)
     app.connect("source-read", source_read)
     app.connect("build-finished", finished)

@@ -492,8 +492,10 @@ class Session:
             raise SandboxError("limit", f"the submission started {threads} processes and threads; "
                                f"the limit is {self.limits.processes}")  # fmt: skip
         if self.mode != BWRAP:  # bubblewrap's /tmp is a tmpfs of the capped size
-            written = _owned_bytes(self._tmp.name, self.uid) + sum(
-                _owned_bytes(root, self.uid) for root in SHARED_WRITABLE)
+            roots = list(SHARED_WRITABLE)
+            if not any(Path(self._tmp.name).is_relative_to(r) for r in roots):
+                roots.append(self._tmp.name)  # else counted once, from its shared parent
+            written = sum(_owned_bytes(root, self.uid) for root in roots)
             if written > self.limits.disk_bytes:
                 cap = self.limits.disk_bytes / 2**20
                 raise SandboxError("limit", f"the submission wrote {written / 2**20:.0f} MB to "
