@@ -7,7 +7,8 @@ Usage (from the repository root, with the requirements installed)::
 Grades N (default 100) submissions of the chapter ``landscape``: copies of
 the instructor notebook, the blank student notebook and a few hostile ones
 (a syntax error, an infinite loop on a hidden case, ``os._exit``), with one
-worker per core, in the sandbox this machine supports. Prints the total
+worker per core, in the sandbox this machine supports
+(``SGDLAB_SANDBOX=rlimits`` measures reduced isolation). Prints the total
 time, the time per submission, and the per-submission overhead: the time to
 start a sandbox and run an empty notebook (median of 11).
 """
@@ -77,7 +78,7 @@ def main(n: int) -> None:
     statuses = {s: sum(g.status == s for g in grades) for s in grader.STATUSES}
     print(f"sandbox start + empty notebook: {statistics.median(overhead) * 1e3:.0f} ms "
           "(median of 11)")  # fmt: skip
-    print(f"one instructor notebook, {plan.max_score} cases, alone: "
+    print(f"one instructor notebook, {len(plan.cases)} cases, alone: "
           f"{statistics.median(one) * 1e3:.0f} ms (median of 5)")  # fmt: skip
     print(f"{n} submissions: {total:.1f} s in all, {total / n * 1e3:.0f} ms each "
           f"(target: 100 in 120 s); {statuses}")  # fmt: skip

@@ -8,12 +8,15 @@ Students call :func:`check` in a notebook::
 
 It runs the exercise's public cases on the function, in the student's own
 kernel, and says which case fails, what was expected and what came back,
-with a hint.
+with a hint. The public cases and their expected values come from
+``bank.json``, generated from the chapters; no reference solution ships
+with the package.
 
 Instructors grade many submissions with ``sgdlab grade`` (see
 :mod:`sgdlab.grading.cli`): each runs in a bubblewrap sandbox
-(:mod:`sgdlab.grading.sandbox`); the checks, expected values and hidden
-cases stay in the grader's process (:mod:`sgdlab.grading.grader`).
+(:mod:`sgdlab.grading.sandbox`) with a grading copy of the package
+(:mod:`sgdlab.grading.package`); the reference solutions, expected values
+and hidden cases stay in the grader's process (:mod:`sgdlab.grading.grader`).
 """
 
 from __future__ import annotations
@@ -56,11 +59,13 @@ def check(exercise_id: str, function) -> CheckResult:
     if exercise_id not in EXERCISES:
         raise ValueError(f"unknown exercise {exercise_id!r}; the exercises are {sorted(EXERCISES)}")
     exercise = EXERCISES[exercise_id]
+    exercise_id = exercise.id  # a former id still works
     if not callable(function):
         raise ValueError(f"pass your function itself, e.g. check({exercise_id!r}, "
                          f"{exercise.function}), not a {type(function).__name__}")  # fmt: skip
     passed, messages = 0, []
-    for number, case in enumerate(exercise.public, 1):
+    for number, (case, expected) in enumerate(zip(exercise.public, exercise.expected,
+                                                  strict=True), 1):  # fmt: skip
         what = case.describe(exercise.function)
         try:
             got = encode(function(*case.args, **case.kwargs))
@@ -69,7 +74,7 @@ def check(exercise_id: str, function) -> CheckResult:
         except Exception as err:  # noqa: BLE001 - report the student's error as feedback
             problem = f"raised {type(err).__name__}: {err}"
         else:
-            problem = compare(exercise.expected(case), got, rtol=exercise.rtol, atol=exercise.atol)
+            problem = compare(expected, got, rtol=exercise.rtol, atol=exercise.atol)
         if problem is None:
             passed += 1
             messages.append(f"case {number} passes: {what}")

@@ -1,22 +1,36 @@
-"""The graded exercises of the book: what to write, reference answers, public cases.
+"""The graded exercises, authored in the chapters, and their hidden cases.
 
-Each exercise asks for one function. Its *public* cases are here (students see
-them and :func:`sgdlab.grading.check` runs them); its *hidden* cases live in a
-JSON file per chapter that the instructor controls (see :func:`load_hidden`).
-A case holds only inputs: the expected value is always computed by the
-reference implementation, in the grader's own process.
+An exercise is written once, next to the chapter's text (see the grading
+page): inside its ``{exercise-start}`` block a ``{graded}`` block gives the id,
+the function's name, the points, a hint, the chapter functions it must not
+use, and the public cases (inputs only); its ``{solution-start}`` block holds
+the cell that defines the function (the reference solution) and the cell that
+calls ``check``.
+
+From that one source come the student and the instructor notebooks
+(:mod:`sgdlab.grading.notebooks`), the public cases with their expected values
+(``bank.json`` in this package, which :func:`sgdlab.grading.check` reads: no
+reference solution ships with the package), and the hidden-case template
+(:func:`hidden_template`). The grader computes every expected value with the
+reference solution, read from the chapter, in its own process.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import math
 import os
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+REPO = Path(__file__).resolve().parents[3]
+BANK_FILE = Path(__file__).with_name("bank.json")
+#: The chapters in the book's order (``_toc.yml``): exercise ids start with
+#: ``ch<number>-``.
+CHAPTERS = ("epochs-and-minibatches", "epoch-rmse", "batch-size-and-time", "watching-sgd",
+            "landscape", "adaptive-optimizers", "sgd-and-schedules")  # fmt: skip
+OPTIONS = ("function", "points", "hint", "forbid", "aliases", "rtol", "atol")
 
 
 @dataclass(frozen=True)
@@ -31,202 +45,332 @@ class Case:
         text = f"{function}({', '.join(parts)})"
         return text if len(text) < 200 else text[:197] + "..."
 
+    def as_json(self) -> dict:
+        return {"args": list(self.args), **({"kwargs": self.kwargs} if self.kwargs else {})}
+
 
 @dataclass(frozen=True)
 class Exercise:
-    """One graded exercise."""
+    """One graded exercise, as its chapter defines it."""
 
     id: str
     chapter: str
     label: str
     function: str
-    reference: Callable
-    public: tuple[Case, ...]
+    points: float
     hint: str
+    public: tuple[Case, ...]
+    expected: tuple = ()  # the public cases' expected values (JSON data)
+    forbid: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-9
 
-    def expected(self, case: Case):
-        """The reference's answer to ``case``, as JSON data."""
-        from .values import encode
-
-        return encode(self.reference(*case.args, **case.kwargs))
+    @property
+    def number(self) -> int:
+        return CHAPTERS.index(self.chapter) + 1
 
 
 # --------------------------------------------------------------------------
-# Reference implementations (they call sgdlab where the book does)
+# Reading the chapters
 # --------------------------------------------------------------------------
-def _optimizer_steps(n_rows: int, batch_size: int, epochs: int, accumulation_steps: int = 1):
-    from sgdlab.batching import n_batches
-    from sgdlab.training import step_schedule
-
-    return epochs * len(step_schedule(n_batches(n_rows, batch_size), accumulation_steps))
+def book_dir() -> Path:
+    """The chapters: ``$SGDLAB_BOOK`` if set, else the repository's ``book/``."""
+    return Path(os.environ.get("SGDLAB_BOOK") or REPO / "book")
 
 
-def _batch_averaged_rmse(residuals: list, batch_size: int) -> float:
-    from sgdlab.batching import batch_lengths
-
-    r = np.asarray(residuals, dtype=float)
-    rmses, start = [], 0
-    for length in batch_lengths(r.size, batch_size):
-        rmses.append(math.sqrt(float(np.mean(r[start : start + length] ** 2))))
-        start += length
-    return float(np.mean(rmses))
+GRADED = re.compile(r"^```\{graded\} *(\S+)\n(.*?)^```", re.M | re.S)
 
 
-def _simple_noise_scale(g_small_sq: list, g_big_sq: list, b_small: int, b_big: int) -> float:
-    from sgdlab.noise import two_batch_estimates
+def _parse_block(ex_id: str, body: str, chapter: str, label: str) -> Exercise:
+    import yaml
 
-    g2, trace = two_batch_estimates(float(np.mean(g_small_sq)), float(np.mean(g_big_sq)),
-                                    b_small, b_big)  # fmt: skip
-    return trace / g2
+    options: dict[str, str] = {}
+    lines = body.splitlines()
+    while lines and (m := re.match(r"^:([\w-]+):\s*(.*)$", lines[0])):
+        options[m.group(1)] = m.group(2).strip()
+        lines.pop(0)
+    where = f"{chapter}.md, graded exercise {ex_id}"
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {sorted(unknown)}; use {list(OPTIONS)}")
+    for needed in ("function", "hint"):
+        if not options.get(needed):
+            raise ValueError(f"{where}: the :{needed}: option is required")
+    number = CHAPTERS.index(chapter) + 1
+    if not ex_id.startswith(f"ch{number}-"):
+        raise ValueError(f"{where}: the id must start with ch{number}- (chapter {number})")
+    cases = yaml.safe_load("\n".join(lines)) or []
+    if not isinstance(cases, list) or not cases:
+        raise ValueError(f"{where}: list the public cases, one '- args: [...]' per case")
+    public = tuple(_case(c, where) for c in cases)
+    points = float(options.get("points", 1))
+    if not points > 0:
+        raise ValueError(f"{where}: :points: must be positive")
+    return Exercise(
+        ex_id, chapter, label, options["function"], points, options["hint"], public,
+        forbid=tuple(options.get("forbid", "").split()),
+        aliases=tuple(options.get("aliases", "").split()),
+        rtol=float(options.get("rtol", 1e-6)), atol=float(options.get("atol", 1e-9)),
+    )  # fmt: skip
 
 
-def _gd_line(x: list, y: list, slope: float, intercept: float, lr: float, steps: int) -> list:
-    from sgdlab.regression import LineData, descend
-
-    path = descend(LineData(np.asarray(x, float), np.asarray(y, float)), (slope, intercept),
-                   lr=lr, steps=steps)  # fmt: skip
-    return [float(v) for v in path.thetas[-1]]
-
-
-def _classify_hessian(hessian: list) -> str:
-    from sgdlab.landscape import classify
-
-    h = np.asarray(hessian, dtype=float)
-    return classify(np.linalg.eigvalsh((h + h.T) / 2), tol=1e-8)
+def _case(data, where: str) -> Case:
+    if (
+        not isinstance(data, dict)
+        or not set(data) <= {"args", "kwargs"}
+        or not isinstance(data.get("args", []), list)
+        or not isinstance(data.get("kwargs", {}), dict)
+    ):
+        raise ValueError(f'{where}: a case must be {{"args": [...], "kwargs": {{...}}}}, '
+                         f"got {data!r}")  # fmt: skip
+    return Case(tuple(data.get("args", [])), dict(data.get("kwargs", {})))
 
 
-def _adam_path(grads: list, lr: float, beta1: float = 0.9, beta2: float = 0.999,
-               eps: float = 1e-8) -> list:  # fmt: skip
-    import torch
+def read_chapter(chapter: str, book: str | os.PathLike | None = None) -> list[Exercise]:
+    """The graded exercises defined in ``book/<chapter>.md`` (without expected values)."""
+    text = (Path(book or book_dir()) / f"{chapter}.md").read_text()
+    found = []
+    for match in GRADED.finditer(text):
+        before = text[: match.start()]
+        labels = re.findall(r":::\{exercise-start\}\n:label: (\S+)", before)
+        if not labels or before.rfind(":::{exercise-end}") > before.rfind(":::{exercise-start}"):
+            raise ValueError(f"{chapter}.md: the graded block {match.group(1)} must be inside "
+                             "an {exercise-start} ... {exercise-end} block")  # fmt: skip
+        found.append(_parse_block(match.group(1), match.group(2), chapter, labels[-1]))
+    return found
 
-    from sgdlab.optim import Adam
 
-    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = Adam([w], lr=lr, betas=(beta1, beta2), eps=eps)
-    out = []
-    for g in grads:
-        w.grad = torch.tensor([float(g)], dtype=torch.float64)
-        opt.step()
-        out.append(float(w.detach()[0]))
+def _block(text: str, start: str, end: str) -> str:
+    i = text.find(start)
+    if i < 0:
+        raise ValueError(f"cannot find {start!r} in the chapter")
+    j = text.find(end, i)
+    if j < 0:
+        raise ValueError(f"{start!r} has no matching {end!r}")
+    return text[i + len(start) : j]
+
+
+def _code_cells(text: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S)]
+
+
+def exercise_parts(chapter_text: str, exercise: Exercise) -> tuple[str, str, str]:
+    """The statement (Markdown, without the graded block), the solution cell and
+    the check cell of ``exercise``."""
+    statement = _block(chapter_text, f":label: {exercise.label}\n:::\n", ":::{exercise-end}")
+    statement = GRADED.sub("", statement)
+    solution = _block(chapter_text, f":::{{solution-start}} {exercise.label}\n",
+                      ":::{solution-end}")  # fmt: skip
+    cells = _code_cells(solution)
+    defining = [c for c in cells if re.search(rf"^def {exercise.function}\(", c, re.M)]
+    checking = [c for c in cells if re.match(rf'check\("{exercise.id}"', c.strip())]
+    if not defining or not checking:
+        raise ValueError(
+            f"the solution of {exercise.label} needs a cell defining "
+            f"{exercise.function} and one calling check({exercise.id!r}, ...)"
+        )
+    return statement.strip(), defining[0].strip() + "\n", checking[0].strip() + "\n"
+
+
+def reference(exercise: Exercise, book: str | os.PathLike | None = None):
+    """The reference solution: the chapter's solution cell, run in a fresh namespace."""
+    text = (Path(book or book_dir()) / f"{exercise.chapter}.md").read_text()
+    _, solution, _ = exercise_parts(text, exercise)
+    namespace: dict = {"__name__": f"sgdlab_reference_{exercise.chapter.replace('-', '_')}"}
+    exec(compile(solution, f"<{exercise.chapter}.md: solution of {exercise.id}>", "exec"),
+         namespace)  # fmt: skip
+    return namespace[exercise.function]
+
+
+def expected_value(function, case: Case):
+    from .values import encode
+
+    return encode(function(*case.args, **case.kwargs))
+
+
+# --------------------------------------------------------------------------
+# The bank: public cases with expected values, shipped with the package
+# --------------------------------------------------------------------------
+def build_bank(book: str | os.PathLike | None = None) -> dict:
+    """The bank as JSON data, computed from the chapters."""
+    exercises = []
+    seen: set[str] = set()
+    for chapter in CHAPTERS:
+        for ex in read_chapter(chapter, book):
+            for name in (ex.id, *ex.aliases):
+                if name in seen:
+                    raise ValueError(f"exercise id {name!r} is used twice")
+                seen.add(name)
+            ref = reference(ex, book)
+            exercises.append({
+                "id": ex.id, "chapter": ex.chapter, "label": ex.label, "function": ex.function,
+                "points": ex.points, "hint": ex.hint, "forbid": list(ex.forbid),
+                "aliases": list(ex.aliases), "rtol": ex.rtol, "atol": ex.atol,
+                "public": [{**c.as_json(), "expected": expected_value(ref, c)}
+                           for c in ex.public],
+            })  # fmt: skip
+    return {"about": "Generated from the chapters by `sgdlab exercises --update`; do not edit.",
+            "exercises": exercises}  # fmt: skip
+
+
+def bank_text(book: str | os.PathLike | None = None) -> str:
+    return json.dumps(build_bank(book), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_bank(book: str | os.PathLike | None = None) -> bool:
+    """Regenerate ``bank.json``; True if it changed."""
+    text = bank_text(book)
+    if BANK_FILE.is_file() and BANK_FILE.read_text() == text:
+        return False
+    BANK_FILE.write_text(text)
+    load_bank.cache_clear()
+    return True
+
+
+@functools.cache
+def load_bank() -> dict[str, Exercise]:
+    """Every exercise of ``bank.json`` by id (aliases included)."""
+    data = json.loads(BANK_FILE.read_text())
+    out: dict[str, Exercise] = {}
+    for e in data["exercises"]:
+        ex = Exercise(
+            e["id"], e["chapter"], e["label"], e["function"], float(e["points"]), e["hint"],
+            tuple(Case(tuple(c["args"]), dict(c.get("kwargs", {}))) for c in e["public"]),
+            tuple(c["expected"] for c in e["public"]), tuple(e["forbid"]), tuple(e["aliases"]),
+            float(e["rtol"]), float(e["atol"]),
+        )  # fmt: skip
+        for name in (ex.id, *ex.aliases):
+            out[name] = ex
     return out
 
 
-def _step_decay(step: int, every: int, factor: float = 0.5) -> float:
-    from sgdlab.optim import step_decay_factor
+class _Exercises(dict):
+    """``EXERCISES[id]``: the bank by current id (aliases resolve too)."""
 
-    return step_decay_factor(step, every, factor)
+    def _data(self) -> dict[str, Exercise]:
+        return {k: v for k, v in load_bank().items() if k == v.id}
+
+    def __getitem__(self, key):
+        return load_bank()[key]
+
+    def __contains__(self, key):
+        return key in load_bank()
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self):
+        return len(self._data())
+
+    def keys(self):
+        return self._data().keys()
+
+    def values(self):
+        return self._data().values()
+
+    def items(self):
+        return self._data().items()
 
 
-EXERCISES: dict[str, Exercise] = {}
+EXERCISES = _Exercises()
 
 
-def _add(exercise: Exercise) -> None:
-    EXERCISES[exercise.id] = exercise
-
-
-_add(Exercise(
-    "ch1-optimizer-steps", "epochs-and-minibatches", "ex-ch1-graded-steps", "optimizer_steps",
-    _optimizer_steps,
-    (Case((506, 32, 1)), Case((506, 32, 10, 4)), Case((100, 100, 3))),
-    "An epoch has ceil(n_rows / batch_size) batches; with accumulation the optimizer steps "
-    "after every k-th batch and after the last one.",
-))  # fmt: skip
-_add(Exercise(
-    "ch2-batch-averaged-rmse", "epoch-rmse", "ex-ch2-graded-rmse", "batch_averaged_rmse",
-    _batch_averaged_rmse,
-    (Case(([1.0, -1.0, 2.0, 0.0], 2)), Case(([3.0, 4.0, 0.0], 2)), Case(([0.5] * 5, 5))),
-    "Cut the residuals into consecutive batches (the last may be shorter), take each batch's "
-    "RMSE, then the plain mean of those RMSEs.",
-))  # fmt: skip
-_add(Exercise(
-    "ch3-noise-scale", "batch-size-and-time", "ex-bt-graded-noise", "simple_noise_scale",
-    _simple_noise_scale,
-    (Case(([13.0], [3.625], 4, 64)), Case(([10.0, 12.0], [2.0, 2.5], 8, 128)),
-     Case(([5.0, 6.0, 4.0], [1.2, 1.1, 1.3], 1, 10))),
-    "Average the small-batch and the big-batch measurements first, then apply the two-batch "
-    "formulas for |G|^2 and tr(Sigma), and divide last.",
-))  # fmt: skip
-_add(Exercise(
-    "ch4-gd-line", "watching-sgd", "ex-ch4-graded-gd", "gd_line",
-    _gd_line,
-    (Case(([0.0, 1.0], [1.0, 3.0], 0.0, 0.0, 0.1, 1)),
-     Case(([-1.0, 0.0, 1.0], [-2.0, 1.0, 4.0], 1.0, 0.0, 0.2, 10)),
-     Case(([0.5, -0.5, 0.25, 1.0], [2.0, 0.0, 1.0, 3.5], -1.0, 1.0, 0.5, 25))),
-    "The gradient of the mean squared error of y ≈ slope·x + intercept is "
-    "(2/n)·Σ r·x and (2/n)·Σ r with r = prediction − y; update both at once.",
-))  # fmt: skip
-_add(Exercise(
-    "ch5-classify-hessian", "landscape", "ex-land-graded-classify", "classify_hessian",
-    _classify_hessian,
-    (Case(([[2.0, 0.0], [0.0, 3.0]],)), Case(([[1.0, 0.0], [0.0, -1.0]],)),
-     Case(([[-2.0, 1.0], [1.0, -2.0]],)), Case(([[1.0, 0.0], [0.0, 0.0]],))),
-    "Use the eigenvalues of the symmetric Hessian: all positive, all negative, both signs, "
-    "or a zero with no sign change ('inconclusive'); treat |λ| ≤ 1e-8 as zero.",
-))  # fmt: skip
-_add(Exercise(
-    "ch5-adam-path", "adaptive-optimizers", "ex-ad-graded-adam", "adam_path",
-    _adam_path,
-    (Case(([1.0], 0.1)), Case(([1.0, -1.0, 2.0], 0.01)),
-     Case(([0.5, 0.5, 0.5, 0.5], 0.1), {"beta1": 0.5, "beta2": 0.9})),
-    "Keep the two moving averages, correct both for their start at zero "
-    "(divide by 1 − β^t), and step by lr·m̂/(√v̂ + eps).",
-))  # fmt: skip
-_add(Exercise(
-    "ch5-step-decay", "sgd-and-schedules", "ex-sgd-graded-decay", "step_decay",
-    _step_decay,
-    (Case((0, 70)), Case((70, 70)), Case((209, 70), {"factor": 0.1})),
-    "The rate is multiplied by factor once after every `every` steps: steps 0 to every−1 "
-    "keep the full rate.",
-))  # fmt: skip
+def forbidden_names() -> list[str]:
+    return sorted({name for ex in EXERCISES.values() for name in ex.forbid})
 
 
 def chapter_exercises(chapter: str) -> list[Exercise]:
     """The graded exercises of ``chapter`` (a page name such as ``"landscape"``)."""
     found = [e for e in EXERCISES.values() if e.chapter == chapter]
     if not found:
-        chapters = sorted({e.chapter for e in EXERCISES.values()})
-        raise ValueError(f"no graded exercises for chapter {chapter!r}; choose one of {chapters}")
+        raise ValueError(f"no graded exercises for chapter {chapter!r}; choose one of "
+                         f"{list(CHAPTERS)}")  # fmt: skip
     return found
 
 
+# --------------------------------------------------------------------------
+# Hidden cases
+# --------------------------------------------------------------------------
+SAMPLE_HIDDEN = REPO / "grading" / "hidden-sample"
+SAMPLE_WARNING = ("WARNING: graded with the SAMPLE hidden cases of the repository "
+                  "(grading/hidden-sample), which every student can read; pass --hidden DIR "
+                  "(or set SGDLAB_HIDDEN_CASES) with cases of your own")
+
+
 def default_hidden_dir() -> Path:
-    """Where hidden cases are read from: ``$SGDLAB_HIDDEN_CASES`` if set, else the
-    sample set in the repository (``grading/hidden-sample``)."""
+    """``$SGDLAB_HIDDEN_CASES`` if set, else the repository's sample set (public!)."""
     env = os.environ.get("SGDLAB_HIDDEN_CASES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "grading" / "hidden-sample"
+    return Path(env) if env else SAMPLE_HIDDEN
 
 
-def load_hidden(chapter: str, directory: str | os.PathLike | None = None) -> dict[str, list[Case]]:
+def is_sample(directory: str | os.PathLike) -> bool:
+    """Whether ``directory`` is the repository's public sample set."""
+    try:
+        return Path(directory).resolve() == SAMPLE_HIDDEN.resolve()
+    except OSError:
+        return False
+
+
+@dataclass
+class Hidden:
+    """The hidden cases of one chapter and the instructor's points."""
+
+    cases: dict[str, list[Case]]
+    points: dict[str, float]
+    source: str
+
+
+def load_hidden(chapter: str, directory: str | os.PathLike) -> Hidden:
     """Hidden cases of ``chapter`` from ``DIRECTORY/<chapter>.json``.
 
-    The file maps exercise ids to lists of ``{"args": [...], "kwargs": {...}}``.
-    A missing or malformed file is an error that names it.
+    The file maps exercise ids (current or former) to a list of cases
+    ``{"args": [...], "kwargs": {...}}``, or to ``{"points": P, "cases": [...]}``
+    to weight the exercise as the instructor chooses. A missing or malformed
+    file is an error that names it.
     """
-    path = Path(directory or default_hidden_dir()) / f"{chapter}.json"
+    path = Path(directory) / f"{chapter}.json"
     if not path.is_file():
         raise FileNotFoundError(
             f"no hidden cases for chapter {chapter!r}: {path} does not exist "
-            "(pass --hidden DIR or set SGDLAB_HIDDEN_CASES)"
+            "(pass --hidden DIR or set SGDLAB_HIDDEN_CASES; `sgdlab exercises --template DIR` "
+            "writes a template)"
         )
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
     known = {e.id for e in chapter_exercises(chapter)}
-    if not isinstance(data, dict) or not set(data) <= known:
+    bank = load_bank()
+    if not isinstance(data, dict) or not all(
+        k.startswith("_") or (k in bank and bank[k].id in known) for k in data
+    ):
         raise ValueError(f"{path} must map exercise ids of {chapter!r} ({sorted(known)}) "
                          "to lists of cases")  # fmt: skip
-    out: dict[str, list[Case]] = {}
-    for ex_id, cases in data.items():
-        if not isinstance(cases, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("args", []), list)
-            and isinstance(c.get("kwargs", {}), dict) for c in cases
-        ):  # fmt: skip
-            raise ValueError(f"{path}: the cases of {ex_id} must be a list of "
+    hidden = Hidden({}, {}, str(path))
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        ex_id = bank[key].id
+        if isinstance(value, dict):
+            if "points" in value:
+                points = value["points"]
+                if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+                    raise ValueError(f"{path}: points of {key} must be a number >= 0")
+                hidden.points[ex_id] = float(points)
+            value = value.get("cases", [])
+        if not isinstance(value, list):
+            raise ValueError(f"{path}: the cases of {key} must be a list of "
                              '{"args": [...], "kwargs": {...}} objects')  # fmt: skip
-        out[ex_id] = [Case(tuple(c.get("args", [])), dict(c.get("kwargs", {}))) for c in cases]
+        hidden.cases[ex_id] = [_case(c, str(path)) for c in value]
+    return hidden
+
+
+def hidden_template(chapter: str) -> dict:
+    """A starting point for a chapter's hidden cases: each exercise with its
+    points and its public cases as examples to replace."""
+    out: dict = {"_about": "Hidden cases of the chapter " + chapter + ": replace the example "
+                 "cases (copies of the public ones) with your own; points weight each exercise."}
+    for ex in chapter_exercises(chapter):
+        out[ex.id] = {"points": ex.points, "cases": [c.as_json() for c in ex.public]}
     return out

@@ -3,20 +3,26 @@
 One submission gives exactly one gradebook row, whatever it contains:
 
 ``graded``
-    The cells ran (some may have raised; that is feedback, not a failure)
-    and every case was called and compared.
+    The cells ran (some may have raised or been stopped at their time limit;
+    that is feedback, not a failure) and every case was called and compared.
 ``invalid``
     The file could not be read as a notebook or a Python file, is empty, or
-    belongs to another chapter. Score 0 with the reason.
+    its chapter is unknown. Score 0 with the reason.
+``limit``
+    The submission broke a cap: it wrote more than the disk limit, or started
+    more processes and threads than allowed. Score 0.
 ``timeout``
-    A cell at top level ran past its time limit (an infinite loop?), or the
-    whole run exceeded its budget. Score 0.
+    The submission used up its whole time budget. Score 0.
 ``crashed``
     The Python process ended while running the cells (``os._exit``, a
-    segfault, the memory limit). Score 0.
+    segfault, the memory limit), or the grader's worker for it failed.
+    Score 0.
 
-A case that runs too long, raises, or returns the wrong type or shape fails
-on its own; the sandbox is restarted for the next case when needed.
+A cell that runs past its limit is stopped and reported; the other cells
+still run. A case that runs too long, raises, or returns the wrong type or
+shape fails on its own, under its own limit; the sandbox is restarted for the
+next case when needed. Each exercise scores its points times the share of its
+cases that pass.
 """
 
 from __future__ import annotations
@@ -33,13 +39,25 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exercises import Case, Exercise, chapter_exercises, load_hidden
-from .sandbox import Limits, SandboxError, Session, isolation
+from .exercises import (
+    SAMPLE_WARNING,
+    Case,
+    Exercise,
+    chapter_exercises,
+    default_hidden_dir,
+    expected_value,
+    is_sample,
+    load_hidden,
+    reference,
+)
+from .sandbox import GRACE_SECONDS, Limits, SandboxError, Session, isolation, privilege_note
 from .values import compare
 
-STATUSES = ("graded", "invalid", "timeout", "crashed")
+STATUSES = ("graded", "invalid", "limit", "timeout", "crashed")
 DEFAULT_LIMITS = Limits()
 MAX_SUBMISSION_BYTES = 20 * 1024**2
+#: The most a submission may take in all (cells, restarts and cases).
+SUBMISSION_SECONDS = 600.0
 
 
 class InvalidSubmission(ValueError):
@@ -66,27 +84,40 @@ class Grade:
     cases: list[CaseResult] = field(default_factory=list)
     cell_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    chapter: str = ""
+    plan: Plan | None = None
 
-    def exercise_scores(self, exercises: Sequence[Exercise], counts: dict[str, int]) -> dict:
-        scores = {e.id: 0 for e in exercises}
+    def exercise_scores(self, plan: Plan | None = None) -> dict[str, float]:
+        """Points per exercise: its points times the share of its cases passed."""
+        plan = plan or self.plan
+        if plan is None:
+            return {}
+        passed = {e.id: 0 for e in plan.exercises}
         for case in self.cases:
-            scores[case.exercise] += int(case.passed)
-        return scores
+            passed[case.exercise] += int(case.passed)
+        counts = plan.counts
+        return {e.id: round(plan.points[e.id] * passed[e.id] / counts[e.id], 4)
+                if counts[e.id] else 0.0 for e in plan.exercises}  # fmt: skip
 
     @property
-    def score(self) -> int:
+    def score(self) -> float:
+        return round(sum(self.exercise_scores().values()), 4)
+
+    @property
+    def cases_passed(self) -> int:
         return sum(c.passed for c in self.cases)
 
 
 # --------------------------------------------------------------------------
 # Reading a submission
 # --------------------------------------------------------------------------
-def read_cells(path: str | os.PathLike, chapter: str) -> list[str]:
-    """The code cells of a ``.ipynb`` (or the text of a ``.py``) as a list of sources.
+def read_submission(path: str | os.PathLike) -> tuple[list[dict], str | None]:
+    """The code cells of a ``.ipynb`` (or the text of a ``.py``), each as
+    ``{"number": n, "source": text}`` where ``n`` counts every cell the student
+    sees (Markdown too), and the chapter named in the notebook's metadata.
 
     Raises :class:`InvalidSubmission` with a message for the student when the
-    file is empty, not UTF-8, not JSON, not a notebook, or a notebook made for
-    another chapter (its ``metadata.sgdlab.chapter``).
+    file is empty, not UTF-8, not JSON or not a notebook.
     """
     path = Path(path)
     try:
@@ -104,7 +135,7 @@ def read_cells(path: str | os.PathLike, chapter: str) -> list[str]:
     if path.suffix == ".py":
         if not text.strip():
             raise InvalidSubmission("the file is empty")
-        return [text]
+        return [{"number": 1, "source": text}], None
     if path.suffix != ".ipynb":
         raise InvalidSubmission(f"submit a .ipynb notebook or a .py file, not {path.suffix!r}")
     try:
@@ -116,20 +147,27 @@ def read_cells(path: str | os.PathLike, chapter: str) -> list[str]:
         raise InvalidSubmission("the file is JSON but not a Jupyter notebook (no list of cells)")
     meta = notebook.get("metadata", {})
     meta = meta.get("sgdlab", {}) if isinstance(meta, dict) else {}
-    other = meta.get("chapter") if isinstance(meta, dict) else None
-    if other and other != chapter:
-        raise InvalidSubmission(f"this notebook is for chapter {other!r}, but this run grades "
-                                f"{chapter!r}")  # fmt: skip
+    chapter = meta.get("chapter") if isinstance(meta, dict) else None
     cells = []
-    for cell in notebook["cells"]:
+    for number, cell in enumerate(notebook["cells"], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise InvalidSubmission("a code cell's source is neither text nor a list of lines")
-        cells.append(source)
+            raise InvalidSubmission(f"the source of cell {number} is neither text nor a "
+                                    "list of lines")  # fmt: skip
+        cells.append({"number": number, "source": source})
+    return cells, chapter if isinstance(chapter, str) else None
+
+
+def read_cells(path: str | os.PathLike, chapter: str) -> list[dict]:
+    """Like :func:`read_submission`, refusing a notebook made for another chapter."""
+    cells, other = read_submission(path)
+    if other and other != chapter:
+        raise InvalidSubmission(f"this notebook is for chapter {other!r}, but this run grades "
+                                f"{chapter!r}")  # fmt: skip
     return cells
 
 
@@ -143,6 +181,9 @@ class Plan:
     chapter: str
     exercises: tuple[Exercise, ...]
     cases: tuple[tuple[Exercise, int, bool, Case, object], ...]
+    points: dict = field(default_factory=dict)
+    hidden_source: str = ""
+    sample: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -152,45 +193,95 @@ class Plan:
         return out
 
     @property
-    def max_score(self) -> int:
-        return len(self.cases)
+    def max_score(self) -> float:
+        return round(sum(self.points[e.id] for e in self.exercises), 4)
 
 
-def make_plan(chapter: str, hidden_dir: str | os.PathLike | None = None) -> Plan:
-    """Public and hidden cases of ``chapter`` with expected values from the references."""
+def make_plan(chapter: str, hidden_dir: str | os.PathLike | None = None,
+              book: str | os.PathLike | None = None) -> Plan:  # fmt: skip
+    """Public and hidden cases of ``chapter``, expected values from the
+    reference solutions in the chapter, and the points of each exercise."""
     exercises = tuple(chapter_exercises(chapter))
+    hidden_dir = Path(hidden_dir) if hidden_dir else default_hidden_dir()
     hidden = load_hidden(chapter, hidden_dir)
     cases = []
     for exercise in exercises:
+        ref = reference(exercise, book)
         for i, case in enumerate(exercise.public, 1):
-            cases.append((exercise, i, False, case, exercise.expected(case)))
-        for i, case in enumerate(hidden.get(exercise.id, []), 1):
-            cases.append((exercise, i, True, case, exercise.expected(case)))
-    return Plan(chapter, exercises, tuple(cases))
+            cases.append((exercise, i, False, case, expected_value(ref, case)))
+        for i, case in enumerate(hidden.cases.get(exercise.id, []), 1):
+            cases.append((exercise, i, True, case, expected_value(ref, case)))
+    points = {e.id: hidden.points.get(e.id, e.points) for e in exercises}
+    return Plan(chapter, exercises, tuple(cases), points, hidden.source, is_sample(hidden_dir))
 
 
-def _start(cells: list[str], limits: Limits, mode: str) -> tuple[Session, list[str]]:
-    """Start a session and run the cells; returns it with the cells' error messages."""
-    session = Session(cells, limits, mode)
-    errors: list[str] = []
-    try:
+class _Run:
+    """The sandbox of one submission: runs the cells, restarts when needed and
+    skips a cell that had to be killed."""
+
+    def __init__(self, cells: list[dict], limits: Limits, mode: str, deadline: float):
+        self.cells, self.limits, self.mode, self.deadline = cells, limits, mode, deadline
+        self.skip: set[int] = set()
+        self.errors: list[str] = []
+        self.session: Session | None = None
+        self.first = True
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def start(self) -> Session:
+        """A session whose cells have run, or SandboxError."""
         while True:
-            message = session.receive(limits.cell_seconds, "a cell")
-            event = message.get("event")
-            if event == "cell_start":
-                cell = int(message.get("cell", 0)) + 1
-                deadline_what = f"cell {cell}"
-                message = session.receive(limits.cell_seconds, deadline_what)
-                event = message.get("event")
-            if event == "cell_error":
-                errors.append(str(message.get("message", "an error")))
-            elif event == "ready":
-                if message.get("output_overflow"):
-                    errors.append(f"the output was cut at {limits.output_chars} characters")
-                return session, errors
-    except BaseException:
-        session.close()
-        raise
+            if self.left() <= 0:
+                raise SandboxError("timeout", f"the submission used up its "
+                                   f"{SUBMISSION_SECONDS:g} s")  # fmt: skip
+            session = Session(self.cells, self.limits, self.mode, frozenset(self.skip))
+            current = None
+            try:
+                while True:
+                    wait = (self.limits.cell_seconds if current is not None else
+                            self.limits.cells_seconds) + GRACE_SECONDS  # fmt: skip
+                    message = session.receive(min(wait, max(self.left(), 0.1)),
+                                              "the cells" if current is None
+                                              else self._name(current))  # fmt: skip
+                    event = message.get("event")
+                    if event == "cell_start":
+                        current = int(message.get("cell", 0))
+                        continue
+                    text = str(message.get("message", "an error"))
+                    if event in ("cell_error", "limit") and text not in self.errors:
+                        self.errors.append(text)
+                    if event == "limit":
+                        raise SandboxError("limit", str(message.get("message")))
+                    if event in ("cell_done", "cell_error"):
+                        current = None
+                    elif event == "ready":
+                        if message.get("output_overflow") and self.first:
+                            self.errors.append(
+                                f"the output was cut at {self.limits.output_chars} characters")
+                        self.first = False
+                        self.session = session
+                        return session
+            except SandboxError as err:
+                session.close()
+                if err.kind != "timeout" or current is None:
+                    raise
+                # The cell ignored its interruption: kill it, skip it, run the rest again.
+                self.skip.add(current)
+                self.errors.append(f"{self._name(current)} was stopped after "
+                                   f"{self.limits.cell_seconds:g} s (an endless loop?); "
+                                   "the other cells still ran")  # fmt: skip
+            except BaseException:
+                session.close()
+                raise
+
+    def _name(self, index: int) -> str:
+        return f"cell {self.cells[index]['number']}"
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
 
 def grade_submission(
@@ -200,27 +291,28 @@ def grade_submission(
     mode = mode or isolation()
     name = Path(path).name
     start = time.monotonic()
-    grade = Grade(name, "graded", mode)
+    grade = Grade(name, "graded", mode, chapter=plan.chapter, plan=plan)
     try:
         cells = read_cells(path, plan.chapter)
     except InvalidSubmission as err:
         grade.status, grade.message = "invalid", str(err)
         return grade
-    session = None
+    run = _Run(cells, limits, mode, start + SUBMISSION_SECONDS)
     try:
-        session, grade.cell_errors = _start(cells, limits, mode)
         for exercise, number, hidden, case, expected in plan.cases:
-            if session is None:
-                session, _ = _start(cells, limits, mode)
+            session = run.session or run.start()
             try:
                 reply = session.call(exercise.function, list(case.args), case.kwargs)
             except SandboxError as err:
-                session.close()
-                session = None
+                run.close()
+                if err.kind == "limit":
+                    raise
                 why = "timed out" if err.kind == "timeout" else "crashed the process"
                 grade.cases.append(CaseResult(exercise.id, number, hidden, False,
                                               f"{why}: {err}"))  # fmt: skip
                 continue
+            if reply.get("error") == "limit":
+                raise SandboxError("limit", str(reply.get("message")))
             if "value" in reply:
                 problem = compare(expected, reply["value"], rtol=exercise.rtol, atol=exercise.atol)
             else:
@@ -228,7 +320,7 @@ def grade_submission(
             grade.cases.append(CaseResult(exercise.id, number, hidden, problem is None,
                                           problem or "passed"))  # fmt: skip
     except SandboxError as err:
-        grade.status = "timeout" if err.kind == "timeout" else "crashed"
+        grade.status = {"timeout": "timeout", "limit": "limit"}.get(err.kind, "crashed")
         grade.message = str(err)
         grade.cases = []
     except Exception as err:  # noqa: BLE001 - the grader itself failed: still one row
@@ -236,8 +328,8 @@ def grade_submission(
         grade.message = f"grader error: {type(err).__name__}: {err}"
         grade.cases = []
     finally:
-        if session is not None:
-            session.close()
+        run.close()
+        grade.cell_errors = run.errors
         grade.seconds = time.monotonic() - start
     if grade.status == "graded":
         failed = [c for c in grade.cases if not c.passed]
@@ -248,36 +340,52 @@ def grade_submission(
 # --------------------------------------------------------------------------
 # Feedback and the gradebook
 # --------------------------------------------------------------------------
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
 def feedback_text(grade: Grade, plan: Plan) -> str:
     """Readable feedback: public cases with expected/got, hidden ones as pass/fail only."""
     lines = [f"Submission: {grade.submission}", f"Chapter: {plan.chapter}",
              f"Status: {grade.status} ({grade.isolation})",
-             f"Score: {grade.score} / {plan.max_score}", ""]  # fmt: skip
+             f"Score: {_points(grade.score)} / {_points(plan.max_score)} points "
+             f"({grade.cases_passed} of {len(plan.cases)} cases pass)", ""]  # fmt: skip
+    if plan.sample:
+        lines[0:0] = [SAMPLE_WARNING, ""]
     if grade.message and grade.status != "graded":
         lines += [f"Why: {grade.message}", ""]
     for err in grade.cell_errors:
         lines.append(f"Note: {err}")
     by_id = {e.id: e for e in plan.exercises}
     cases = {(c.exercise, c.number, c.hidden): c for c in grade.cases}
+    scores = grade.exercise_scores(plan)
+    current = None
     for exercise, number, hidden, case, _ in plan.cases:
+        if exercise.id != current:
+            current = exercise.id
+            lines.append(f"{exercise.id} ({exercise.function}): "
+                         f"{_points(scores[exercise.id])} / {_points(plan.points[exercise.id])} "
+                         "points")  # fmt: skip
         result = cases.get((exercise.id, number, hidden))
         mark = "PASS" if result and result.passed else "FAIL"
         if hidden:
             detail = "" if result is None or result.passed else " (hidden case: inputs not shown)"
-            lines.append(f"[{mark}] {exercise.id} hidden case {number}{detail}")
+            lines.append(f"  [{mark}] hidden case {number}{detail}")
         else:
             what = case.describe(exercise.function)
             detail = "not run" if result is None else result.message
-            lines.append(f"[{mark}] {exercise.id} public case {number}: {what}: {detail}")
+            lines.append(f"  [{mark}] public case {number}: {what}: {detail}")
             if result is not None and not result.passed:
-                lines.append(f"       hint: {by_id[exercise.id].hint}")
+                lines.append(f"         hint: {by_id[exercise.id].hint}")
     return "\n".join(lines) + "\n"
 
 
 def results_json(grade: Grade, plan: Plan) -> dict:
-    """Gradescope's ``results.json`` for one submission."""
+    """Gradescope's ``results.json`` for one submission: one test per case,
+    worth its share of the exercise's points."""
     tests = []
     cases = {(c.exercise, c.number, c.hidden): c for c in grade.cases}
+    counts = plan.counts
     for exercise, number, hidden, _case, _ in plan.cases:
         result = cases.get((exercise.id, number, hidden))
         passed = bool(result and result.passed)
@@ -285,32 +393,41 @@ def results_json(grade: Grade, plan: Plan) -> dict:
             output = "passed" if passed else "failed (hidden case)"
         else:
             output = "not run" if result is None else result.message
+        worth = plan.points[exercise.id] / counts[exercise.id]
         tests.append({
             "name": f"{exercise.id}: {'hidden' if hidden else 'public'} case {number}",
-            "score": 1.0 if passed else 0.0,
-            "max_score": 1.0,
+            "score": worth if passed else 0.0,
+            "max_score": worth,
             "output": output,
             "visibility": "after_published" if hidden else "visible",
         })  # fmt: skip
+    output = f"{grade.status} ({grade.isolation}): {grade.message}" + "".join(
+        f"\n{e}" for e in grade.cell_errors)
+    if plan.sample:
+        output = SAMPLE_WARNING + "\n" + output
     return {
-        "score": float(grade.score),
+        "score": grade.score,
         "execution_time": round(grade.seconds, 3),
-        "output": f"{grade.status} ({grade.isolation}): {grade.message}"
-        + "".join(f"\n{e}" for e in grade.cell_errors),
+        "output": output,
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
-def _row(grade: Grade, plan: Plan) -> dict:
+def _row(grade: Grade, plan: Plan | None, exercise_ids: list[str]) -> dict:
     row = {
         "submission": grade.submission,
+        "chapter": grade.chapter,
         "status": grade.status,
         "isolation": grade.isolation,
-        "score": grade.score,
-        "max_score": plan.max_score,
-    }
-    row.update(grade.exercise_scores(plan.exercises, plan.counts))
+        "score": grade.score if plan else 0,
+        "max_score": plan.max_score if plan else "",
+        "hidden_cases": "" if plan is None else (
+            "SAMPLE (public)" if plan.sample else plan.hidden_source),
+    }  # fmt: skip
+    scores = grade.exercise_scores(plan) if plan else {}
+    for ex_id in exercise_ids:
+        row[ex_id] = scores.get(ex_id, "")
     row["message"] = grade.message
     return row
 
@@ -336,12 +453,29 @@ def _folder_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
+def chapter_of(path: Path, chapter: str | None) -> str:
+    """The chapter to grade ``path`` for: ``chapter`` if given, else the one in
+    the notebook's metadata. Raises :class:`InvalidSubmission` if neither."""
+    if chapter:
+        return chapter
+    try:
+        _, found = read_submission(path)
+    except InvalidSubmission:
+        raise
+    if not found:
+        raise InvalidSubmission("the chapter is unknown: the file names none in its metadata "
+                                "(a .py file, or a notebook not made from the book); grade it "
+                                "with --chapter")  # fmt: skip
+    return found
+
+
 def grade_many(
     submissions: Sequence[str | os.PathLike],
     out: str | os.PathLike,
     *,
-    chapter: str,
+    chapter: str | None = None,
     hidden_dir: str | os.PathLike | None = None,
+    book: str | os.PathLike | None = None,
     workers: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: bool = True,
@@ -349,19 +483,45 @@ def grade_many(
     """Grade ``submissions`` in parallel; write ``OUT/grades.csv`` and, per
     submission, ``OUT/<name>/results.json`` and ``OUT/<name>/feedback.txt``.
 
-    The gradebook is rewritten after every finished submission (atomically),
-    so an interrupted run keeps every row it finished.
+    Without ``chapter``, each notebook is graded for the chapter in its
+    metadata, so a batch may mix chapters. The gradebook has exactly one row
+    per submission and is rewritten after every finished one (atomically), so
+    an interrupted run keeps every row it finished.
     """
     paths = [Path(p) for p in submissions]
     if not paths:
         raise ValueError("give at least one submission to grade")
-    plan = make_plan(chapter, hidden_dir)
     mode = isolation()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = _folder_names(paths)
-    columns = ["submission", "status", "isolation", "score", "max_score",
-               *[e.id for e in plan.exercises], "message"]  # fmt: skip
+    chapters: list[str | None] = []
+    early: dict[int, Grade] = {}
+    for i, p in enumerate(paths):
+        try:
+            chapters.append(chapter_of(p, chapter))
+        except InvalidSubmission as err:
+            chapters.append(None)
+            early[i] = Grade(names[i], "invalid", mode, str(err))
+    plans: dict[str, Plan] = {}
+    for c in dict.fromkeys(c for c in chapters if c):
+        try:
+            plans[c] = make_plan(c, hidden_dir, book)
+        except ValueError:
+            if chapter:  # the instructor's own --chapter is wrong: stop
+                raise
+            for i, ci in enumerate(chapters):
+                if ci == c:
+                    early[i] = Grade(names[i], "invalid", mode,
+                                     f"the notebook names an unknown chapter {c!r}")  # fmt: skip
+    if any(p.sample for p in plans.values()):
+        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
+    note = privilege_note(mode)
+    if note:
+        print("WARNING: " + note, file=sys.stderr, flush=True)
+    exercise_ids = [e.id for p in plans.values() for e in p.exercises]
+    columns = ["submission", "chapter", "status", "isolation", "score", "max_score",
+               "hidden_cases", *exercise_ids, "message"]  # fmt: skip
     workers = workers or os.cpu_count() or 1
     rows: dict[int, dict] = {}
     grades: dict[int, Grade] = {}
@@ -370,12 +530,22 @@ def grade_many(
 
     def finish(i: int, grade: Grade) -> None:
         grade.submission = names[i]
+        plan = plans.get(chapters[i] or "")
+        grade.plan = plan
+        grade.chapter = chapters[i] or ""
         folder = out / names[i]
         folder.mkdir(exist_ok=True)
-        (folder / "results.json").write_text(json.dumps(results_json(grade, plan), indent=1))
-        (folder / "feedback.txt").write_text(feedback_text(grade, plan))
+        if plan is not None:
+            (folder / "results.json").write_text(json.dumps(results_json(grade, plan), indent=1))
+            (folder / "feedback.txt").write_text(feedback_text(grade, plan))
+        else:
+            (folder / "results.json").write_text(json.dumps({
+                "score": 0.0, "output": f"{grade.status}: {grade.message}", "tests": []},
+                indent=1))  # fmt: skip
+            (folder / "feedback.txt").write_text(
+                f"Submission: {names[i]}\nStatus: {grade.status}\nWhy: {grade.message}\n")
         with lock:
-            rows[i] = _row(grade, plan)
+            rows[i] = _row(grade, plan, exercise_ids)
             grades[i] = grade
             write_gradebook(gradebook, [rows[k] for k in sorted(rows)], columns)
             if progress:
@@ -388,9 +558,20 @@ def grade_many(
                 else:  # logs: one line per submission
                     print(line, file=sys.stderr, flush=True)
 
+    for i, grade in early.items():
+        finish(i, grade)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, p, plan, limits=limits, mode=mode): i
-                   for i, p in enumerate(paths)}  # fmt: skip
+        futures = {pool.submit(grade_submission, p, plans[chapters[i]], limits=limits,
+                               mode=mode): i
+                   for i, p in enumerate(paths) if i not in early}  # fmt: skip
         for future in as_completed(futures):
-            finish(futures[future], future.result())
+            i = futures[future]
+            try:
+                grade = future.result()
+            except BaseException as err:  # noqa: BLE001 - a dead worker costs one row, not all
+                grade = Grade(names[i], "crashed", mode,
+                              f"grader error: {type(err).__name__}: {err}")  # fmt: skip
+            finish(i, grade)
+    if any(p.sample for p in plans.values()):
+        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
     return [grades[i] for i in range(len(paths))]

@@ -1,12 +1,24 @@
-"""Student and instructor notebooks, generated from the chapters themselves.
+"""Student and instructor notebooks, and the book's side of grading.
 
-The one source is the chapter's MyST file: each graded exercise is a
-``{exercise-start}`` block (its statement) and a ``{solution-start}`` block
-whose first code cell defines the function and whose next cell calls
-``check``. The instructor notebook takes those cells as they are; the student
-notebook keeps the function's signature and docstring and replaces the body
-with ``raise NotImplementedError``. Both carry ``metadata.sgdlab.chapter``, so
-the grader can refuse a notebook of another chapter.
+The one source is the chapter's MyST file (see :mod:`sgdlab.grading.exercises`).
+The instructor notebook takes each graded exercise's solution and check cells
+as they are; the student notebook keeps the function's signature and
+docstring and replaces the body with ``raise NotImplementedError``. Both carry
+``metadata.sgdlab.chapter``, from which the grader infers the chapter.
+
+As a Sphinx extension this module also
+
+* renders the ``{graded}`` block of an exercise as one line for the reader
+  (id, points, number of public cases, the ``check`` call);
+* writes the notebooks into ``_build/notebooks`` for the chapters' download
+  links, and warns (an error in the strict build) when ``bank.json`` no longer
+  matches the chapters;
+* builds the **class edition** when ``sgdlab_class_edition`` is true (in
+  ``_config.yml``) or ``SGDLAB_CLASS_EDITION=1``: the solutions of graded
+  exercises are removed from the source before it is parsed or executed, so
+  they are absent from the pages, the executed notebooks, the search index
+  and the page sources offered for download, and the instructor notebooks
+  are replaced by a notice.
 """
 
 from __future__ import annotations
@@ -18,7 +30,16 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import EXERCISES, Exercise, chapter_exercises
+from .exercises import (
+    CHAPTERS,
+    GRADED,
+    OPTIONS,
+    Exercise,
+    book_dir,
+    chapter_exercises,
+    exercise_parts,
+    read_chapter,
+)
 
 STUB = '    raise NotImplementedError("write your solution here")\n'
 INTRO = """\
@@ -30,40 +51,13 @@ requirements.txt` in a clone of the repository). After each exercise,
 `check(...)` runs the public cases and tells you which pass. Your instructor
 grades the saved notebook with more cases.
 """
+WITHHELD = """\
+# {title}: instructor notebook withheld
 
-
-def book_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "book"
-
-
-def _block(text: str, start: str, end: str) -> str:
-    i = text.find(start)
-    if i < 0:
-        raise ValueError(f"cannot find {start!r} in the chapter")
-    j = text.find(end, i)
-    if j < 0:
-        raise ValueError(f"{start!r} has no matching {end!r}")
-    return text[i + len(start) : j]
-
-
-def _code_cells(text: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S)]
-
-
-def exercise_parts(chapter_text: str, exercise: Exercise) -> tuple[str, str, str]:
-    """The statement (Markdown), solution cell and check cell of ``exercise``."""
-    statement = _block(chapter_text, f":label: {exercise.label}\n:::\n", ":::{exercise-end}")
-    solution = _block(chapter_text, f":::{{solution-start}} {exercise.label}\n",
-                      ":::{solution-end}")  # fmt: skip
-    cells = _code_cells(solution)
-    defining = [c for c in cells if re.search(rf"^def {exercise.function}\(", c, re.M)]
-    checking = [c for c in cells if f'check("{exercise.id}"' in c]
-    if not defining or not checking:
-        raise ValueError(
-            f"the solution of {exercise.label} needs a cell defining "
-            f"{exercise.function} and one calling check({exercise.id!r}, ...)"
-        )
-    return statement.strip(), defining[0].strip() + "\n", checking[0].strip() + "\n"
+This site is the **class edition** of the course book: the solutions of the
+graded exercises are not published here. Instructors generate the instructor
+notebooks from the book's sources with `sgdlab notebooks --out DIR`.
+"""
 
 
 def student_stub(source: str, function: str) -> str:
@@ -98,7 +92,7 @@ def make_notebooks(chapter: str, book: str | os.PathLike | None = None):
     """The (student, instructor) notebooks of ``chapter`` as nbformat objects."""
     path = Path(book or book_dir()) / f"{chapter}.md"
     text = path.read_text()
-    exercises = chapter_exercises(chapter)
+    exercises = read_chapter(chapter, book)
     result = []
     for kind in ("student", "instructor"):
         nb = nbformat.v4.new_notebook()
@@ -117,37 +111,150 @@ def make_notebooks(chapter: str, book: str | os.PathLike | None = None):
         for exercise in exercises:
             statement, solution, checking = exercise_parts(text, exercise)
             code = solution if kind == "instructor" else student_stub(solution, exercise.function)
-            nb.cells.append(nbformat.v4.new_markdown_cell(
-                f"## Exercise `{exercise.id}`\n\n{statement}"))  # fmt: skip
+            heading = f"## Exercise `{exercise.id}` ({exercise.points:g} points)"
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"{heading}\n\n{statement}"))
             nb.cells.append(nbformat.v4.new_code_cell(code.rstrip("\n")))
             nb.cells.append(nbformat.v4.new_code_cell(checking.rstrip("\n")))
         result.append(nb)
     return tuple(result)
 
 
-def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None) -> list[Path]:
+def _write(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
+def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
+              class_edition: bool = False) -> list[Path]:  # fmt: skip
     """Write ``<chapter>-student.ipynb`` and ``<chapter>-instructor.ipynb`` for every
-    chapter with graded exercises; return the paths."""
+    chapter with graded exercises; return the paths. In the class edition the
+    instructor notebook is a notice that the solutions are withheld."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for chapter in sorted({e.chapter for e in EXERCISES.values()}):
-        for kind, nb in zip(("student", "instructor"), make_notebooks(chapter, book),
-                            strict=True):  # fmt: skip
+    for chapter in CHAPTERS:
+        if not (Path(book or book_dir()) / f"{chapter}.md").is_file():
+            continue
+        if not read_chapter(chapter, book):
+            continue
+        student, teacher = make_notebooks(chapter, book)
+        if class_edition:
+            title = _title((Path(book or book_dir()) / f"{chapter}.md").read_text())
+            teacher = nbformat.v4.new_notebook()
+            teacher.metadata["sgdlab"] = {"chapter": chapter, "kind": "withheld"}
+            teacher.cells.append(nbformat.v4.new_markdown_cell(WITHHELD.format(title=title)))
+        for kind, nb in (("student", student), ("instructor", teacher)):
             path = out / f"{chapter}-{kind}.ipynb"
-            text = nbformat.writes(nb)
-            if not path.is_file() or path.read_text() != text:
-                path.write_text(text)
+            _write(path, nbformat.writes(nb))
             written.append(path)
     return written
 
 
+# --------------------------------------------------------------------------
+# The class edition
+# --------------------------------------------------------------------------
+def strip_graded_solutions(text: str) -> str:
+    """``text`` without the solution blocks of its graded exercises."""
+    for match in list(GRADED.finditer(text)):
+        before = text[: match.start()]
+        labels = re.findall(r":::\{exercise-start\}\n:label: (\S+)", before)
+        if not labels:
+            continue
+        label = re.escape(labels[-1])
+        text = re.sub(rf"\n:::\{{solution-start\}} {label}\n.*?\n:::\{{solution-end\}}\n:::\n",
+                      "\n", text, flags=re.S)  # fmt: skip
+    return text
+
+
+def class_edition(app) -> bool:
+    return bool(app.config.sgdlab_class_edition)
+
+
+def _class_edition_from_env(app, config) -> None:
+    """``SGDLAB_CLASS_EDITION=1`` sets the config value, so Sphinx sees a changed
+    configuration and re-reads every page."""
+    env = os.environ.get("SGDLAB_CLASS_EDITION", "").strip().lower()
+    if env:
+        config.sgdlab_class_edition = env in ("1", "true", "yes", "on")
+
+
+# --------------------------------------------------------------------------
+# The {graded} block on the page
+# --------------------------------------------------------------------------
+def _graded_directive():
+    from docutils import nodes
+    from docutils.parsers.rst import Directive, directives
+
+    class Graded(Directive):
+        """Shows a graded exercise's id, points and check call; the block's
+        options and cases are read by :mod:`sgdlab.grading.exercises`."""
+
+        required_arguments = 1
+        has_content = True
+        option_spec = dict.fromkeys(OPTIONS, directives.unchanged)
+
+        def run(self):
+            import yaml
+
+            ex_id = self.arguments[0]
+            function = self.options.get("function", "f")
+            points = float(self.options.get("points", 1))
+            try:
+                cases = yaml.safe_load("\n".join(self.content)) or []
+            except yaml.YAMLError as err:
+                raise self.error(f"graded {ex_id}: the cases are not valid YAML: {err}") from None
+            para = nodes.paragraph(classes=["sgdlab-graded"])
+            para += nodes.strong(text=f"Graded, {points:g} points. ")
+            para += nodes.Text(f"{len(cases)} public cases; in your notebook, ")
+            para += nodes.literal(text=f'check("{ex_id}", {function})')
+            para += nodes.Text(" runs them.")
+            return [para]
+
+    return Graded
+
+
 def setup(app):
-    """Sphinx extension: write the notebooks into ``_build/notebooks`` before the
-    chapters are read, so ``{download}`` links in the chapters find them."""
+    """Sphinx extension: the {graded} block, the notebooks, the class edition."""
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    app.add_config_value("sgdlab_class_edition", False, "env", [bool])
+    app.add_directive("graded", _graded_directive())
+    stripped: dict[str, str] = {}
 
     def generate(app):
-        write_all(Path(app.srcdir) / "_build" / "notebooks", Path(app.srcdir) / "book")
+        from .exercises import BANK_FILE, bank_text
 
+        book = Path(app.srcdir) / "book"
+        write_all(Path(app.srcdir) / "_build" / "notebooks", book,
+                  class_edition=class_edition(app))  # fmt: skip
+        if book.resolve() == book_dir().resolve() and (
+            not BANK_FILE.is_file() or BANK_FILE.read_text() != bank_text(book)
+        ):
+            logger.warning("sgdlab/grading/bank.json does not match the graded exercises of "
+                           "the chapters: run `sgdlab exercises --update`")  # fmt: skip
+
+    def source_read(app, docname, source):
+        if class_edition(app) and GRADED.search(source[0]):
+            source[0] = strip_graded_solutions(source[0])
+            stripped[docname] = source[0]
+
+    def finished(app, exception):
+        # Sphinx copies the sources offered for download from disk: overwrite
+        # them with what was built.
+        if exception is None and stripped and app.builder.format == "html":
+            for docname, text in stripped.items():
+                for suffix in (".md", ".md.txt"):
+                    target = Path(app.outdir) / "_sources" / (docname + suffix)
+                    if target.is_file():
+                        target.write_text(text)
+
+    app.connect("config-inited", _class_edition_from_env)
     app.connect("builder-inited", generate)
+    app.connect("source-read", source_read)
+    app.connect("build-finished", finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+__all__ = ["Exercise", "chapter_exercises", "make_notebooks", "strip_graded_solutions",
+           "student_stub", "write_all"]  # fmt: skip

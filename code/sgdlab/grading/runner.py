@@ -13,13 +13,16 @@ that start-up stays fast.
 """
 
 import builtins
+import errno
 import importlib.abc
 import importlib.util
 import io
 import json
 import os
 import random
+import signal
 import sys
+import time
 import traceback
 
 _spec = importlib.util.spec_from_file_location(
@@ -29,6 +32,41 @@ _values = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_values)
 
 SEED = 0
+LIMITS = {"processes": 64, "disk_bytes": 64 * 1024**2}
+
+
+class CellTimeout(BaseException):
+    """Raised in a cell that runs past its time limit."""
+
+
+def _on_alarm(signum, frame):
+    raise CellTimeout()
+
+
+def _use_grading_copy(folder) -> None:
+    """With reduced isolation: import sgdlab from the grading copy in ``folder``,
+    not from wherever the grader's environment installed it."""
+    if not folder:
+        return
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()
+                        and "editable" not in getattr(f, "__name__", "").lower()]
+    sys.path.insert(0, folder)
+    sys.path_importer_cache.clear()
+    for name in [m for m in sys.modules if m == "sgdlab" or m.startswith("sgdlab.")]:
+        del sys.modules[name]
+
+
+def limit_breach(err: BaseException):
+    """What cap ``err`` ran into, or None."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return (f"the disk limit ({LIMITS['disk_bytes'] // 2**20} MB written) was reached: "
+                f"{type(err).__name__}: {err}")
+    if (isinstance(err, BlockingIOError) and err.errno == errno.EAGAIN) or (
+        isinstance(err, RuntimeError) and "can't start new thread" in str(err)
+    ):
+        return (f"the limit of {LIMITS['processes']} processes and threads was reached: "
+                f"{type(err).__name__}: {err}")
+    return None
 
 
 class CappedOutput(io.TextIOBase):
@@ -105,6 +143,13 @@ def _student_traceback(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}{where}"
 
 
+def _cell(item, i):
+    """(number the student sees, source) of one cell sent by the grader."""
+    if isinstance(item, dict):
+        return int(item.get("number", i + 1)), str(item.get("source", ""))
+    return i + 1, str(item)
+
+
 def main() -> None:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     requests = os.fdopen(os.dup(0), "r")
@@ -124,36 +169,57 @@ def main() -> None:
         proto.flush()
 
     setup = json.loads(requests.readline())
+    import site
+
+    for folder in setup.get("site") or []:
+        site.addsitedir(folder)
+    _use_grading_copy(setup.get("package"))
+    LIMITS.update({k: setup[k] for k in LIMITS if k in setup})
     output = CappedOutput(int(setup.get("output_limit", 100_000)))
     sys.stdout = sys.stderr = output
     sys.meta_path.insert(0, _SeedOnImport())
     seed_everything()
+    cell_seconds = float(setup.get("cell_seconds", 30.0))
+    budget = float(setup.get("cells_seconds", 120.0))
+    skip = set(setup.get("skip", []))
+    signal.signal(signal.SIGALRM, _on_alarm)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
-    for i, source in enumerate(setup["cells"]):
+    started = time.monotonic()
+    for i, item in enumerate(setup["cells"]):
+        number, source = _cell(item, i)
+        if i in skip:
+            continue
+        signal.signal(signal.SIGALRM, _on_alarm)  # a cell may have changed it
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            send({"event": "cell_error", "cell": i, "kind": "timeout",
+                  "message": f"cell {number} and the cells after it were not run: the cells "
+                             f"used up their {budget:g} s"})
+            break
         send({"event": "cell_start", "cell": i})
         try:
-            code = compile(_strip_magics(source), f"<cell {i + 1}>", "exec")
+            code = compile(_strip_magics(source), f"<cell {number}>", "exec")
         except SyntaxError as err:
-            send(
-                {
-                    "event": "cell_error",
-                    "cell": i,
-                    "kind": "SyntaxError",
-                    "message": f"SyntaxError in cell {i + 1}, line {err.lineno}: {err.msg}",
-                }
-            )
+            send({"event": "cell_error", "cell": i, "kind": "SyntaxError",
+                  "message": f"SyntaxError in cell {number}, line {err.lineno}: {err.msg}"})
             continue
+        limit = min(cell_seconds, left)
         try:
-            exec(code, namespace)
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            try:
+                exec(code, namespace)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout:
+            send({"event": "cell_error", "cell": i, "kind": "timeout",
+                  "message": f"cell {number} was stopped after {limit:g} s (an endless loop?); "
+                             "the other cells still ran"})
+            continue
         except BaseException as err:  # noqa: BLE001 - SystemExit and all: report, go on
-            send(
-                {
-                    "event": "cell_error",
-                    "cell": i,
-                    "kind": type(err).__name__,
-                    "message": _student_traceback(err),
-                }
-            )
+            breach = limit_breach(err)
+            send({"event": "limit" if breach else "cell_error", "cell": i,
+                  "kind": type(err).__name__,
+                  "message": f"cell {number}: {breach}" if breach else _student_traceback(err)})
             continue
         send({"event": "cell_done", "cell": i})
     send({"event": "ready", "output_overflow": output.overflow, "output": output.text()[:2000]})
@@ -179,7 +245,9 @@ def main() -> None:
         try:
             value = function(*request.get("args", []), **request.get("kwargs", {}))
         except BaseException as err:  # noqa: BLE001
-            send({"error": "exception", "message": _student_traceback(err)})
+            breach = limit_breach(err)
+            send({"error": "limit" if breach else "exception",
+                  "message": breach or _student_traceback(err)})
             continue
         try:
             send({"value": _values.encode(value)})
