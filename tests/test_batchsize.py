@@ -260,3 +260,31 @@ def test_digit_mlp_is_the_shared_mlp_with_a_sigmoid():
     assert isinstance(a[1], nn.Sigmoid)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("no_grad", [False, True])
+def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
+    """The slow loop of the MNIST question gives the same accuracy as one
+    batched call; chapter 3 times the two."""
+    net = batchsize.make_digit_mlp(seed=0)
+    batchsize.train_classifier(
+        net,
+        digits.X_train,
+        digits.y_train,
+        batch_size=64,
+        lr=0.1,
+        steps=30,
+        X_test=digits.X_test,
+        y_test=digits.y_test,
+        evaluations=1,
+    )
+    X, y = digits.X_test[:300], digits.y_test[:300]
+    expected = batchsize.accuracy(net, X, y)
+    assert 0.3 < expected < 1  # a trained but imperfect model: a real comparison
+    assert batchsize.per_sample_accuracy(net, X, y, no_grad=no_grad) == pytest.approx(expected)
+
+
+def test_per_sample_accuracy_checks_its_input(digits):
+    net = batchsize.make_digit_mlp(seed=0)
+    with pytest.raises(ValueError):
+        batchsize.per_sample_accuracy(net, digits.X_test[:5], digits.y_test[:4])

@@ -250,3 +250,38 @@ def test_intro_lists_every_chapter_with_its_link(build):
     assert [link for link in links if link in chapters] == chapters
     text = (HTML / "book" / "intro.html").read_text()
     assert "grows chapter by chapter" not in text
+
+
+def test_source_material_pages_state_what_sgdlab_computes(build, boston):
+    """Spot checks of the numbers added for the source material (issue 19)
+    against closed forms and fresh runs."""
+    import numpy as np
+    from sgdlab import metrics, regression
+
+    glue = _glue("watching-sgd")
+    data = regression.make_line_data(seed=0)
+    gd = regression.descend(data, (-1.0, 1.0), lr=0.1, steps=100)
+    torch_gd = regression.descend_torch(data, (-1.0, 1.0), lr=0.1, steps=100)
+    assert float(glue["ch4-torch-gap"]["text/plain"]) >= np.abs(gd.thetas - torch_gd.thetas).max()
+    assert float(glue["ch4-torch-gap"]["text/plain"]) < 1e-12
+
+    glue = _glue("adaptive-optimizers")
+    assert float(glue["ad-rms09-first"]["text/plain"]) == pytest.approx(0.1**-0.5, rel=1e-6)
+    assert float(glue["ad-rms099-first"]["text/plain"]) == pytest.approx(10.0, rel=1e-6)
+    assert int(glue["ad-rms09-settled"]["text/plain"]) == 17
+    assert int(glue["ad-rms099-settled"]["text/plain"]) == 175
+    assert float(glue["ad-mom-t1"]["text/plain"]) == pytest.approx(0.1)
+
+    glue = _glue("epochs-and-minibatches")
+    n = boston.n_rows
+    assert float(glue["ch1-left-out"]["text/plain"]) == pytest.approx((1 - 1 / n) ** n)
+    ratio = float(glue["ch1-epoch-ratio"]["text/plain"])  # the headline seed is one of them
+    assert float(glue["ch1-luck-ratio-lo"]["text/plain"]) <= ratio
+    assert ratio <= float(glue["ch1-luck-ratio-hi"]["text/plain"])
+    assert int(glue["ch1-buggy-epochs"]["text/plain"]) == 1
+
+    glue = _glue("epoch-rmse")
+    assert float(glue["ch2-exact-100k"]["text/plain"]) == pytest.approx(
+        float(metrics.expected_batch_rmse(100.0, 100_000))
+    )
+    assert float(glue["ch2-mae-sim"]["text/plain"]) == pytest.approx((2 / np.pi) ** 0.5, abs=0.01)

@@ -63,6 +63,16 @@ PAIRS = {
         lambda w, v: optim.RMSProp(_groups(w, v, 0.01, 0.003, 0.1), beta=0.95, eps=1e-6),
         lambda w, v: torch.optim.RMSprop(_groups(w, v, 0.01, 0.003, 0.1), alpha=0.95, eps=1e-6),
     ),
+    # The two betas the book runs: 0.9 (the source chapter's) and 0.99 (torch's
+    # default), each against torch.optim.RMSprop with alpha = beta.
+    "rmsprop-0.9": (
+        lambda w, v: optim.RMSProp(_groups(w, v, 0.01, 0.003, 0.1), beta=0.9),
+        lambda w, v: torch.optim.RMSprop(_groups(w, v, 0.01, 0.003, 0.1), alpha=0.9),
+    ),
+    "rmsprop-0.99": (
+        lambda w, v: optim.RMSProp(_groups(w, v, 0.01, 0.003, 0.1), beta=0.99),
+        lambda w, v: torch.optim.RMSprop(_groups(w, v, 0.01, 0.003, 0.1), alpha=0.99),
+    ),
     "adam": (
         lambda w, v: optim.Adam(_groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)),
         lambda w, v: torch.optim.Adam(_groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)),
@@ -179,10 +189,40 @@ def test_rmsprop_is_safe_where_a_gradient_is_zero():
     assert w[1].item() == 1.0 and w[2].item() == 1.0
 
 
+@pytest.mark.parametrize("beta", [0.9, 0.99])
+def test_rmsprop_step_decay_on_the_test_surface_matches_torch(beta):
+    """Chapter 7's experiment, step decay at lr 3, run by both implementations:
+    same path for both betas, and the chapter's conclusion (0.9 reaches the
+    minimum, 0.99 is thrown out to the plateau by its first step)."""
+    from sgdlab import landscape
+
+    def run(make):
+        return landscape.trajectory(
+            landscape.pathological_loss,
+            (-4.0, 5.0),
+            make,
+            300,
+            make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 70, gamma=0.5),
+        )
+
+    ours = run(lambda p: optim.RMSProp(p, lr=3.0, beta=beta))
+    theirs = run(lambda p: torch.optim.RMSprop(p, lr=3.0, alpha=beta, eps=1e-8))
+    assert abs(ours.points - theirs.points).max() <= 1e-9
+    # first step: each coordinate moves by lr / sqrt(1 - beta), up to eps
+    # (the w0 gradient at the start is only about 3e-3)
+    first = abs(ours.points[1] - ours.points[0])
+    assert first == pytest.approx([3.0 / (1 - beta) ** 0.5] * 2, rel=1e-4)
+    if beta == 0.9:
+        assert ours.final_loss < 0.06
+    else:
+        assert ours.points[1][0] > 20 and ours.final_loss > 1
+
+
 def test_constant_gradient_step_lengths():
     """RMSProp's step is lr/sqrt(1-beta^t); Adam's is lr (bias correction)."""
     for cls, expected in [
         (optim.RMSProp, lambda t: (1 - 0.99**t) ** -0.5),
+        (lambda p, lr: optim.RMSProp(p, lr=lr, beta=0.9), lambda t: (1 - 0.9**t) ** -0.5),
         (optim.Adam, lambda t: 1.0),
     ]:
         w = torch.zeros(1, dtype=torch.float64, requires_grad=True)

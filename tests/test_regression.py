@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sgdlab import regression
 from sgdlab.regression import (
     descend,
@@ -151,3 +152,63 @@ def test_normalized_steps_have_length_lr_and_follow_the_gradient():
     for k in range(5):
         g = regression.mse_gradient(path.thetas[k], data, path.batches[k])
         assert np.allclose(steps[k], -0.5 * g / np.linalg.norm(g))
+
+
+# --- descend_torch: the same loop with autograd ------------------------------
+
+
+def test_torch_loop_equals_numpy_gradient_descent(data):
+    numpy_path = descend(data, (-1.0, 1.0), lr=0.1, steps=100)
+    torch_path = regression.descend_torch(data, (-1.0, 1.0), lr=0.1, steps=100)
+    np.testing.assert_allclose(torch_path.thetas, numpy_path.thetas, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(torch_path.losses, numpy_path.losses, rtol=1e-12)
+    # and it moved: a loop that never updated would start and end at (-1, 1)
+    assert np.allclose(torch_path.thetas[-1], least_squares(data), atol=0.01)
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 64])
+def test_torch_loop_replays_an_sgd_run(data, batch_size):
+    numpy_path = descend(data, lr=0.05, steps=60, batch_size=batch_size, seed=3)
+    torch_path = regression.descend_torch(data, lr=0.05, steps=60, batches=numpy_path.batches)
+    np.testing.assert_allclose(torch_path.thetas, numpy_path.thetas, rtol=0, atol=1e-12)
+    assert torch_path.batch_size == numpy_path.batch_size
+
+
+def test_torch_loop_without_zeroing_the_gradient_would_differ(data):
+    """Guard: the test above can fail. Accumulating .grad (no zero_) changes the path."""
+    design = torch.from_numpy(data.design)
+    y = torch.from_numpy(data.y)
+    theta = torch.nn.Parameter(torch.tensor([-1.0, 1.0], dtype=torch.float64))
+    for _ in range(5):
+        ((design @ theta - y) ** 2).mean().backward()
+        with torch.no_grad():
+            theta.sub_(0.1 * theta.grad)
+    right = regression.descend_torch(data, lr=0.1, steps=5).thetas[-1]
+    assert np.abs(theta.detach().numpy() - right).max() > 0.1
+
+
+def test_an_integer_start_cannot_take_a_gradient():
+    """The pitfall the chapter shows: torch.tensor([-1, 1]) holds integers."""
+    assert torch.tensor([-1, 1]).dtype == torch.int64
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.nn.Parameter(torch.tensor([-1, 1]))
+    # descend_torch converts the start to floats, so (-1, 1) as ints works
+    path = regression.descend_torch(make_line_data(seed=0), (-1, 1), steps=3)
+    assert path.thetas.dtype == np.float64 and path.steps == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(lr=0.0), "lr must be"),
+        (dict(steps=0), "steps must be"),
+        (dict(theta0=(1.0, 2.0, 3.0)), "theta0 must be"),
+        (dict(steps=2, batches=[np.arange(3)]), "one array of rows per step"),
+        (dict(steps=1, batches=[np.array([0.5, 1.5])]), "integer row indices"),
+        (dict(steps=1, batches=[np.array([], dtype=int)]), "non-empty"),
+        (dict(steps=1, batches=[np.array([0, 100])]), "between 0 and 99"),
+    ],
+)
+def test_descend_torch_refuses_bad_arguments(data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        regression.descend_torch(data, **kwargs)

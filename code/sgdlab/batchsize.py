@@ -143,6 +143,26 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(X).argmax(dim=1) == y).float().mean())
 
 
+def per_sample_accuracy(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, no_grad: bool = False
+) -> float:
+    """Accuracy computed the slow way, one row at a time in a Python loop (chapter 3).
+
+    This is how the MNIST question's code measures accuracy, kept here so that
+    chapter 3 can time it against :func:`accuracy`, which evaluates all rows in
+    one batched call under ``torch.no_grad()``. The result is the same; only
+    the time differs. With ``no_grad=False`` (the question's way), autograd
+    records every forward pass for a backward pass that never comes.
+    """
+    _check_classification(X, y, "X")
+    correct = 0
+    with torch.set_grad_enabled(not no_grad):
+        for i in range(X.shape[0]):
+            scores = model(X[i : i + 1])
+            correct += int(scores.argmax(dim=1).item() == y[i].item())
+    return correct / X.shape[0]
+
+
 def _check_lr(lr: float) -> float:
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0 or math.isinf(lr):
         raise ValueError(f"lr must be a positive number, got {lr!r}")

@@ -1,9 +1,11 @@
 """Gradient descent and mini-batch SGD on a straight-line fit, from first principles.
 
-Used by chapter 4 (watching SGD learn). Everything here is plain NumPy: the
-model is ``y ≈ slope·x + intercept``, written as a design matrix with a
-column of ones, the loss is the mean squared error, and the update is
-``θ ← θ − lr·∇MSE``. Parameters are always ordered ``(slope, intercept)``.
+Used by chapter 4 (watching SGD learn). Everything but ``descend_torch`` is
+plain NumPy: the model is ``y ≈ slope·x + intercept``, written as a design
+matrix with a column of ones, the loss is the mean squared error, and the
+update is ``θ ← θ − lr·∇MSE``. ``descend_torch`` runs the same loop with
+PyTorch's autograd, to show its mechanics. Parameters are always ordered
+``(slope, intercept)``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import nn
 
 from ._checks import check_batch_size, check_positive_int
 
@@ -218,3 +222,79 @@ def descend(
             losses.append(mse(theta, data))
             batches.append(rows)
     return Path(np.array(thetas), np.array(losses), lr, b, tuple(batches))
+
+
+def autograd_line_fit(design, y, theta0, lr, batches) -> list[list[float]]:
+    """The loop of ``descend`` with autograd computing the gradient (chapter 4).
+
+    ``design`` and ``y`` are float64 tensors, ``theta0`` is ``(slope,
+    intercept)`` as floats, ``batches`` holds the rows of each step. Returns the
+    parameters at the start and after every step. Call ``descend_torch``,
+    which checks the arguments.
+    """
+    theta = nn.Parameter(torch.tensor(theta0, dtype=torch.float64))  # floats, not ints
+    history = [theta.tolist()]
+    for rows in batches:
+        loss = ((design[rows] @ theta - y[rows]) ** 2).mean()
+        loss.backward()  # adds dloss/dtheta into theta.grad
+        with torch.no_grad():  # the update is not part of the model: don't record it
+            theta.sub_(lr * theta.grad)  # in place: the same tensor, new values
+        theta.grad.zero_()  # backward *adds* to .grad, so clear it for the next step
+        history.append(theta.tolist())
+    return history
+
+
+def descend_torch(
+    data: LineData,
+    theta0=(-1.0, 1.0),
+    *,
+    lr: float = 0.1,
+    steps: int = 100,
+    batches=None,
+) -> Path:
+    """Run ``descend``'s gradient descent or SGD with PyTorch's autograd (chapter 4).
+
+    The gradient comes from ``loss.backward()`` instead of the closed form
+    ``mse_gradient``; the update is ``θ ← θ − lr·θ.grad``, done in place under
+    ``torch.no_grad()``. In float64 it agrees with ``descend`` to rounding.
+
+    Parameters
+    ----------
+    data
+        The points to fit.
+    theta0
+        Starting ``(slope, intercept)``.
+    lr
+        Learning rate (> 0).
+    steps
+        Number of updates.
+    batches
+        The rows of each step (for instance ``descend(...).batches``, to replay
+        an SGD run); ``None`` uses all rows at every step (gradient descent).
+        Must hold ``steps`` arrays of row indices.
+    """
+    lr = _check_lr(lr)
+    steps = check_positive_int(steps, "steps")
+    start = np.asarray(theta0, dtype=float)
+    if start.shape != (2,):
+        raise ValueError(f"theta0 must be (slope, intercept), got shape {start.shape}")
+    if batches is None:
+        batches = [np.arange(data.n)] * steps
+    batches = [np.asarray(rows) for rows in batches]
+    if len(batches) != steps:
+        raise ValueError(
+            f"batches must hold one array of rows per step ({steps}), got {len(batches)}"
+        )
+    for rows in batches:
+        if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.integer):
+            raise ValueError("each batch must be a non-empty 1-D array of integer row indices")
+        if rows.min() < 0 or rows.max() >= data.n:
+            raise ValueError(f"row indices must be between 0 and {data.n - 1}")
+    design = torch.from_numpy(data.design)
+    y = torch.from_numpy(np.asarray(data.y, dtype=float))
+    torch_rows = [torch.from_numpy(rows.astype(np.int64)) for rows in batches]
+    with np.errstate(over="ignore", invalid="ignore"):
+        thetas = np.array(autograd_line_fit(design, y, start.tolist(), lr, torch_rows))
+        losses = np.array([mse(theta, data) for theta in thetas])
+    b = max(len(rows) for rows in batches)
+    return Path(thetas, losses, lr, b, tuple(batches))
