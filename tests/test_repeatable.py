@@ -43,7 +43,12 @@ def _outputs(nb) -> tuple[list[tuple[int, str, str]], dict[str, dict[str, str]]]
                     mime.removeprefix(prefix): _text(value) for mime, value in out["data"].items()
                 }
             elif out["output_type"] == "stream":
-                shown.append((i, out["name"], out["text"]))
+                # A kernel may send one print in several messages; join them,
+                # as the build does (nb_merge_streams).
+                if shown and shown[-1][:2] == (i, out["name"]):
+                    shown[-1] = (i, out["name"], shown[-1][2] + out["text"])
+                else:
+                    shown.append((i, out["name"], out["text"]))
             elif out["output_type"] in ("display_data", "execute_result"):
                 for mime, value in sorted(out["data"].items()):
                     shown.append((i, mime, _text(value)))
