@@ -77,3 +77,24 @@ def test_licence_and_citation():
     assert set(citation["license"]) == {"CC-BY-4.0", "MIT"}
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert citation["repository-code"] == config["repository"]["url"]
+
+
+def _readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(python -m pip install [^\n]+)\n```", readme)
+
+
+def test_readme_install_commands_get_pytorchs_cpu_build():
+    """From PyPI alone, torch==2.13.0 on Linux is the CUDA build (several GB)."""
+    build, test = _readme_commands()[:2]
+    for command in (build, test):
+        assert "--extra-index-url https://download.pytorch.org/whl/cpu" in command
+    assert "-r requirements.txt" in build and "jupyter-book build ." in build
+    assert "-r requirements-test.txt" in test and "python -m pytest" in test
+
+
+def test_ci_runs_the_readmes_test_command_verbatim():
+    test = _readme_commands()[1]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci
+    assert "PIP_RETRIES=0" in (ROOT / ".ci" / "run").read_text()
