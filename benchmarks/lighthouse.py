@@ -120,8 +120,9 @@ def lighthouse_command() -> list[str]:
     return [str(local)]
 
 
-def run_lighthouse(url: str, preset: str, chrome: str) -> dict:
-    """One Lighthouse run; returns the four scores (0-100) and three timings (ms)."""
+def run_lighthouse(url: str, preset: str, chrome: str, categories=CATEGORIES) -> dict:
+    """One Lighthouse run; returns the scores (0-100), three timings (ms) and the ids
+    of the failing audits of the categories other than performance."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = lighthouse_command() + [
@@ -129,7 +130,7 @@ def run_lighthouse(url: str, preset: str, chrome: str) -> dict:
             "--quiet",
             "--output=json",
             f"--output-path={report}",
-            f"--only-categories={','.join(CATEGORIES)}",
+            f"--only-categories={','.join(categories)}",
             f"--chrome-flags={CHROME_FLAGS} --user-data-dir={tmp}/profile",
         ]
         if preset == "desktop":
@@ -145,12 +146,14 @@ def run_lighthouse(url: str, preset: str, chrome: str) -> dict:
         name: round(100 * data["categories"][name]["score"])
         if data["categories"][name]["score"] is not None
         else None
-        for name in CATEGORIES
+        for name in categories
     }
-    timings = {name: data["audits"][name]["numericValue"] for name in METRICS}
+    audits = data["audits"]
+    timings = {name: audits[name]["numericValue"] for name in METRICS if name in audits}
     failed = sorted(
         audit_id
-        for name in CATEGORIES[1:]
+        for name in categories
+        if name != "performance"
         for ref in data["categories"][name]["auditRefs"]
         if ref["weight"] > 0
         and (audit_id := ref["id"])
