@@ -100,14 +100,10 @@ class Visit:
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
         self.page.goto(url, wait_until="networkidle")
-        # MathJax loads when a formula nears the screen: bring the last one into view.
+        # MathJax typesets formulas as they near the screen (sgdlab_site); a reader who
+        # scrolls through sees them all: typeset them all, as printing does.
         if self.page.locator(".math").count():
-            self.page.locator(".math").last.scroll_into_view_if_needed()
-            self.page.wait_for_function(
-                "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                timeout=20000,
-            )
-            self.page.evaluate("() => MathJax.startup.promise")
+            self.page.evaluate("() => window.sgdlabTypesetAll()")
 
     def _console(self, message):
         if message.type == "error":
