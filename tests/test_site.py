@@ -353,8 +353,8 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
         for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", head, re.S):
             if "src=" in attrs:
                 assert re.search(r"\b(defer|async)\b", attrs), f"{page}: blocking <script{attrs}>"
-            else:  # inline: no request; short, so parsing it costs nothing
-                assert len(body) < 1200, f"{page}: inline script of {len(body)} characters"
+            else:  # inline: no request; short (the MathJax loader is the longest, ~2 kB)
+                assert len(body) < 3000, f"{page}: inline script of {len(body)} characters"
         if page != "search":
             assert "searchindex.js" not in head, f"{page} loads the whole search index"
         has_math = 'class="math notranslate' in (HTML / f"{page}.html").read_text()
