@@ -38,14 +38,41 @@ def test_binder_installs_cpu_torch_jupytext_and_the_book():
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
 
 
-def test_binder_opens_markdown_chapters_as_notebooks():
-    overrides = json.loads((BINDER / "overrides.json").read_text())
-    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
-    assert viewers == {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+def test_binder_opens_chapters_as_notebooks_and_other_markdown_as_markdown(tmp_path):
+    """postBuild writes each chapter as a notebook beside it; no viewer override
+    makes README, intro or grading open as (broken) notebooks; download links work."""
+    import importlib.util
+    import shutil
+
+    from sgdlab.grading.notebooks import write_all
+
+    assert not (BINDER / "overrides.json").exists()
     post_build = (BINDER / "postBuild").read_text()
     assert post_build.startswith("#!/bin/bash")
-    assert "share/jupyter/lab/settings" in post_build and "overrides.json" in post_build
+    assert "python .binder/make_notebooks.py book" in post_build
+    assert "sgdlab notebooks --out _build/notebooks" in post_build
     assert (BINDER / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", BINDER / "make_notebooks.py")
+    make_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_notebooks)
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book)
+    written = make_notebooks.main(book)
+    assert sorted(p.stem for p in written) == sorted(Path(c).name for c in _chapters())
+    write_all(tmp_path / "_build" / "notebooks", book)
+    for path in written:
+        notebook = json.loads(path.read_text())
+        assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+        markdown = "".join("".join(c["source"]) for c in notebook["cells"]
+                           if c["cell_type"] == "markdown")  # fmt: skip
+        assert "{download}" not in markdown, path.name
+        targets = re.findall(r"\]\((\.\./_build/notebooks/[^)]+)\)", markdown)
+        assert len(targets) >= 2, f"{path.name}: student and instructor links {targets}"
+        for target in targets:
+            assert (book / target).resolve().is_file(), f"{path.name}: dead link {target}"
+    plain = [p for p in book.glob("*.md") if not make_notebooks.is_chapter(p)]
+    assert plain and not any(p.with_suffix(".ipynb").exists() for p in plain)
 
 
 @pytest.mark.parametrize("chapter", _chapters())
@@ -77,3 +104,24 @@ def test_licence_and_citation():
     assert set(citation["license"]) == {"CC-BY-4.0", "MIT"}
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert citation["repository-code"] == config["repository"]["url"]
+
+
+def _readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(python -m pip install [^\n]+)\n```", readme)
+
+
+def test_readme_install_commands_get_pytorchs_cpu_build():
+    """From PyPI alone, torch==2.13.0 on Linux is the CUDA build (several GB)."""
+    build, test = _readme_commands()[:2]
+    for command in (build, test):
+        assert "--extra-index-url https://download.pytorch.org/whl/cpu" in command
+    assert "-r requirements.txt" in build and "jupyter-book build ." in build
+    assert "-r requirements-test.txt" in test and "python -m pytest" in test
+
+
+def test_ci_runs_the_readmes_test_command_verbatim():
+    test = _readme_commands()[1]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci
+    assert "PIP_RETRIES=0" in (ROOT / ".ci" / "run").read_text()

@@ -7,9 +7,11 @@ the path of the parameters, the loss so far) from the list of parameters at
 every step, over that image. A 100-step animation weighs tens of kilobytes,
 where PNG frames would weigh about a megabyte, and it stays sharp at any zoom.
 
-The player has a play/pause button and a frame slider (both keyboard
-accessible); :func:`final_frame` draws the last frame as an ordinary figure
-for print and for readers without scripts.
+Each panel is its own image with its own overlay, and the panels sit in a
+grid that wraps: side by side on a wide screen, stacked on a phone, so that
+their labels stay readable at 390 px. The player has a play/pause button and
+a frame slider (both keyboard accessible); :func:`final_frame` draws the
+last frame as an ordinary figure for print and for readers without scripts.
 """
 
 from __future__ import annotations
@@ -136,16 +138,34 @@ def _draw_static(
     return fig, list(axes)
 
 
-def _axes_boxes(fig: Figure, axes: list) -> list[dict]:
-    """Where each axes sits in the SVG (points, y down) and what it maps."""
+def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
+    """Horizontal extent of each panel, labels and title included (points, left to right).
+
+    Neighbouring panels split the gap between their drawn extents in the middle,
+    so the crops tile the figure's width without cutting a label.
+    """
+    width = fig.get_size_inches()[0] * 72
+    renderer = fig.canvas.get_renderer()
+    scale = 72 / fig.dpi
+    extents = [ax.get_tightbbox(renderer) for ax in axes]
+    spans = [(box.x0 * scale, box.x1 * scale) for box in extents]
+    cuts = [0.0]
+    for (_, right), (left, _) in zip(spans, spans[1:], strict=False):
+        cuts.append((right + left) / 2)
+    cuts.append(width)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _axes_boxes(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[dict]:
+    """Where each axes sits in its panel's SVG (points, y down) and what it maps."""
     width, height = fig.get_size_inches() * 72
     boxes = []
-    for ax in axes:
+    for ax, (left, _) in zip(axes, crops, strict=True):
         pos = ax.get_position()
         boxes.append(
             {
                 "box": [
-                    pos.x0 * width,
+                    pos.x0 * width - left,
                     (1 - pos.y1) * height,
                     pos.width * width,
                     pos.height * height,
@@ -158,10 +178,26 @@ def _axes_boxes(fig: Figure, axes: list) -> list[dict]:
     return boxes
 
 
-def _svg_data_uri(fig: Figure) -> str:
+def _panel_svgs(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[str]:
+    """One SVG data URI per panel: that axes alone, cropped to its extent."""
+    from matplotlib.transforms import Bbox
+
+    height = fig.get_size_inches()[1]
+    uris = []
+    for i, (left, right) in enumerate(crops):
+        for j, ax in enumerate(axes):
+            ax.set_visible(i == j)
+        bbox = Bbox([[left / 72, 0], [right / 72, height]])
+        uris.append(_svg_data_uri(fig, bbox))
+    for ax in axes:
+        ax.set_visible(True)
+    return uris
+
+
+def _svg_data_uri(fig: Figure, bbox=None) -> str:
     buffer = io.BytesIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASHSALT}):
-        fig.savefig(buffer, format="svg", metadata=SVG_METADATA)
+        fig.savefig(buffer, format="svg", metadata=SVG_METADATA, bbox_inches=bbox)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -170,17 +206,30 @@ def _rounded(values: np.ndarray) -> list:
     return [float(f"{v:.4g}") for v in clipped.ravel()]
 
 
+#: Panels side by side where each is at least about 15rem wide, else two or one
+#: per row: at 390 px the four panels of a row would shrink their 10 pt labels to
+#: 3 px; stacked, each panel is drawn at about its natural size. Container
+#: queries size the grid by the player's own width (the page's column), not
+#: the window's.
+_PLAYER_CSS = (
+    ".sgdlab-animation{container-type:inline-size}"
+    ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
+    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
+    "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
+    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr)}}"
+)
+
 _PLAYER_JS = """
 (function () {
   var root = document.getElementById("%(id)s");
   var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
-  var svg = root.querySelector("svg"), NS = "http://www.w3.org/2000/svg";
+  var svgs = root.querySelectorAll("svg"), NS = "http://www.w3.org/2000/svg";
   var button = root.querySelector("button"), slider = root.querySelector("input");
   var label = root.querySelector("output");
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
-    (parent || svg).appendChild(e); return e;
+    parent.appendChild(e); return e;
   }
   function mapper(ax) {
     var b = ax.box, lx = ax.xlim, ly = ax.ylim, log = ax.logy;
@@ -191,9 +240,9 @@ _PLAYER_JS = """
     };
   }
   var maps = spec.axes.map(mapper), layers = spec.axes.map(function (ax, i) {
-    var id = "%(id)s-clip" + i, cp = el("clipPath", {id: id});
+    var id = "%(id)s-clip" + i, cp = el("clipPath", {id: id}, svgs[i]);
     el("rect", {x: ax.box[0], y: ax.box[1], width: ax.box[2], height: ax.box[3]}, cp);
-    return el("g", {"clip-path": "url(#" + id + ")"});
+    return el("g", {"clip-path": "url(#" + id + ")"}, svgs[i]);
   });
   var shapes = spec.runs.map(function (run) {
     var s = {line: el("line", {stroke: run.color, "stroke-width": 2}, layers[0]), paths: []};
@@ -290,7 +339,6 @@ def animate_descent(
     spec = {
         "frames": frame_steps.tolist(),
         "interval": interval_ms,
-        "axes": _axes_boxes(fig, axes),
         "runs": [
             {
                 "label": label,
@@ -302,8 +350,11 @@ def animate_descent(
             for i, (label, path) in enumerate(items)
         ],
     }
+    crops = _panel_crops(fig, axes)
+    spec["axes"] = _axes_boxes(fig, axes, crops)
+    images = _panel_svgs(fig, axes, crops)
+    titles = [ax.get_title() for ax in axes]
     width, height = fig.get_size_inches() * 72
-    image = _svg_data_uri(fig)
     plt.close(fig)
     payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
     # The id is a digest of what the player shows: repeatable from build to build,
@@ -311,12 +362,23 @@ def animate_descent(
     digest = hashlib.sha1((payload + description).encode()).hexdigest()[:10]
     uid = "sgdlab-anim-" + digest
     alt = html.escape(description.strip(), quote=True)
+    panels = []
+    for i, (image, (left, right), title) in enumerate(zip(images, crops, titles, strict=True)):
+        # The first image carries the description; the others say which panel they are.
+        text = alt if i == 0 else html.escape(f"{title} (panel {i + 1} of {len(images)})")
+        w = right - left
+        panels.append(
+            f'<div style="position:relative">'
+            f'<img src="{image}" alt="{text}" width="{w * 4 / 3:.0f}" height="{height * 4 / 3:.0f}"'
+            f' style="width:100%;height:auto;display:block">'
+            f'<svg viewBox="0 0 {w:.2f} {height:.2f}" aria-hidden="true"'
+            f' style="position:absolute;left:0;top:0;width:100%;height:100%"></svg></div>'
+        )
     fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{width * 1.35:.0f}px">
-<div style="position:relative">
-<img src="{image}" alt="{alt}" style="width:100%;display:block">
-<svg viewBox="0 0 {width:.2f} {height:.2f}" aria-hidden="true"
- style="position:absolute;left:0;top:0;width:100%;height:100%"></svg>
+<style>{_PLAYER_CSS}</style>
+<div class="sgdlab-panels n{len(panels)}">
+{chr(10).join(panels)}
 </div>
 <div style="display:flex;gap:0.8em;align-items:center;margin-top:0.3em">
 <button type="button" aria-pressed="false" aria-controls="{uid}"
