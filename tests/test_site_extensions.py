@@ -1,4 +1,4 @@
-"""Unit tests of the site's local Sphinx extensions in _ext/ (delivery and kernels)."""
+"""Unit tests of the site's local Sphinx extension in _ext/ (page delivery)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from docutils.utils import new_document
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
-import sgdlab_kernel  # noqa: E402
 import sgdlab_site  # noqa: E402
 
 
@@ -67,10 +66,3 @@ def test_image_size_of_svg_in_points_and_png(tmp_path):
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big")
                     + (480).to_bytes(4, "big"))  # fmt: skip
     assert sgdlab_site.image_size(png) == (640, 480)
-
-
-def test_kernels_use_unix_sockets():
-    from jupyter_client.manager import KernelManager
-
-    assert sgdlab_kernel.use_ipc_transport()
-    assert KernelManager().transport == "ipc"
