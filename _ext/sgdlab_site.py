@@ -99,6 +99,16 @@ def _is_prose(paragraph: nodes.paragraph) -> bool:
     return True
 
 
+def plain_text(node: nodes.Node) -> str:
+    """The text of ``node`` with inline math as plain characters: a description
+    is shown as text by search engines, so ``$10^{-3}$`` becomes ``10^-3``."""
+    if isinstance(node, nodes.math):
+        return re.sub(r"[{}$\\]", "", node.astext())
+    if isinstance(node, nodes.Text):
+        return node.astext()
+    return "".join(plain_text(child) for child in node.children)
+
+
 def first_paragraph(doctree: nodes.document, enough: int = 100) -> str:
     """The first paragraphs of prose (not in a box, a table or a cell), joined until
     they make ``enough`` characters: a one-line tagline alone says too little."""
@@ -106,7 +116,7 @@ def first_paragraph(doctree: nodes.document, enough: int = 100) -> str:
     for paragraph in doctree.findall(nodes.paragraph):
         if not _is_prose(paragraph):
             continue
-        text = " ".join(paragraph.astext().split())
+        text = " ".join(plain_text(paragraph).split())
         if len(text) < 20:  # bylines and one-word lead-ins
             continue
         texts.append(text)

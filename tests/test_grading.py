@@ -122,7 +122,10 @@ def test_instructor_scores_full_marks_and_student_zero(generated, tmp_path, chap
     plan = grader.make_plan(chapter, HIDDEN)
     assert len(plan.exercises) >= 2
     assert all(plan.counts[e.id] > len(e.public) for e in plan.exercises)  # hidden cases too
-    assert (teacher.status, teacher.score) == ("graded", plan.max_score), teacher.cases
+    assert (teacher.status, teacher.score) == ("graded", plan.max_score), (
+        teacher.message,
+        teacher.cases,
+    )
     assert (student.status, student.score) == ("graded", 0)
     assert all("NotImplementedError" in c.message for c in student.cases)
     rows = list(csv.DictReader((tmp_path / "grades.csv").open()))

@@ -45,6 +45,16 @@ def test_description_is_the_first_paragraph_of_prose_not_a_box():
     )
 
 
+def test_inline_math_becomes_plain_text_in_a_description():
+    doctree = _doctree(
+        "Title\n=====\n\nSomeone trains with SGD at learning rate :math:`10^{-3}` and an RMSE "
+        "loss, and reports a loss that grows with the batch size.\n"
+    )
+    description = sgdlab_site.page_description({}, doctree, "Title", "Book")
+    assert "learning rate 10^-3 and an RMSE loss" in description
+    assert not set("${}\\") & set(description)
+
+
 def test_css_urls_are_rebased_to_the_bundle(tmp_path):
     static = tmp_path / "_static"
     (static / "styles").mkdir(parents=True)
