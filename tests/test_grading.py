@@ -955,3 +955,23 @@ def test_grading_page_states_the_defaults():
     assert f"total time ({grader.SUBMISSION_SECONDS:g} s)" in page
     assert "two for every exercise of this book" in page
     assert {e.points for e in EXERCISES.values()} == {2.0}
+
+
+def test_a_crash_is_graded_a_second_time_before_it_is_reported(tmp_path, monkeypatch):
+    subs = [_notebook(tmp_path / f"s{i}.ipynb", [SOLUTION]) for i in range(2)]
+    real = grader.grade_submission
+    calls: dict[str, int] = {}
+
+    def once_crashing(path, plan, **kw):
+        name = Path(path).name
+        calls[name] = calls.get(name, 0) + 1
+        if name == "s1.ipynb" and calls[name] == 1:  # a one-off failure of the machine
+            return grader.Grade(name, "crashed", kw.get("mode") or "bubblewrap", "killed by the OS")
+        return real(path, plan, **kw)
+
+    monkeypatch.setattr(grader, "grade_submission", once_crashing)
+    grades = grader.grade_many(subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST,
+                               progress=False)  # fmt: skip
+    assert [g.status for g in grades] == ["graded", "graded"]
+    assert calls == {"s0.ipynb": 1, "s1.ipynb": 2}
+    assert "first run crashed: killed by the OS" in grades[1].message

@@ -284,6 +284,23 @@ class _Run:
             self.session = None
 
 
+def _grade_twice_if_crashed(path, plan: Plan, *, limits: Limits, mode: str | None) -> Grade:
+    """Grade ``path``; if its process crashed, grade it once more before saying so.
+
+    A crash is the submission's fault when it repeats (``os._exit`` at top level
+    crashes every time); a second run keeps a one-off failure of the machine
+    from costing a student the exercise. The first crash stays in the message.
+    """
+    grade = grade_submission(path, plan, limits=limits, mode=mode)
+    if grade.status != "crashed":
+        return grade
+    again = grade_submission(path, plan, limits=limits, mode=mode)
+    if again.status != "crashed":
+        again.message = (f"{again.message} (graded a second time: the first run crashed: "
+                         f"{grade.message})")  # fmt: skip
+    return again
+
+
 def grade_submission(
     path: str | os.PathLike, plan: Plan, *, limits: Limits = DEFAULT_LIMITS, mode: str | None = None
 ) -> Grade:
@@ -561,7 +578,7 @@ def grade_many(
     for i, grade in early.items():
         finish(i, grade)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, p, plans[chapters[i]], limits=limits,
+        futures = {pool.submit(_grade_twice_if_crashed, p, plans[chapters[i]], limits=limits,
                                mode=mode): i
                    for i, p in enumerate(paths) if i not in early}  # fmt: skip
         for future in as_completed(futures):
