@@ -77,3 +77,19 @@ def test_bad_arguments(boston, trained):
         per_batch_loss(trained, boston.X, boston.y, 10, repeats=3)
     with pytest.raises(ValueError, match="batch_size must be"):
         per_batch_loss(trained, boston.X, boston.y, 0)
+
+
+def test_first_reached_is_the_first_index_at_the_target_or_none():
+    from sgdlab.metrics import first_reached
+
+    losses = [3.0, 2.0, float("nan"), 0.5, 0.4]
+    assert first_reached(losses, 2.0) == 1
+    assert first_reached(losses, 0.5) == 3
+    assert first_reached(losses, 0.1) is None
+    accuracies = np.array([0.1, 0.5, 0.92, 0.95])
+    assert first_reached(accuracies, 0.9, below=False) == 2
+    assert first_reached(accuracies, 0.99, below=False) is None
+    with pytest.raises(ValueError, match="target must be a finite number"):
+        first_reached(losses, float("inf"))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        first_reached([[1.0]], 1.0)

@@ -21,6 +21,27 @@ from ._checks import check_batch_size, check_positive_int, check_xy
 from .batching import epoch_batches
 
 
+def first_reached(values: Sequence[float] | np.ndarray, target: float, *,
+                  below: bool = True) -> int | None:
+    """Index of the first value that reaches ``target``, or ``None`` if none does.
+
+    The package's one convention for "when was the target first reached?":
+    a loss reaches its target at or *below* it (``below=True``), an accuracy at
+    or *above* it (``below=False``). Indices count from 0, so a record taken
+    once per epoch answers "after epoch ``i + 1``"; callers that count steps
+    or seconds index their own records with the answer. ``None`` (never) is
+    the only "not reached" value: NaN never reaches a target.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"values must be one-dimensional, got shape {arr.shape}")
+    if (isinstance(target, bool) or not isinstance(target, numbers.Real)
+            or not math.isfinite(target)):
+        raise ValueError(f"target must be a finite number, got {target!r}")
+    hits = np.flatnonzero(arr <= target) if below else np.flatnonzero(arr >= target)
+    return int(hits[0]) if hits.size else None
+
+
 def per_batch_loss(
     model: nn.Module,
     X: torch.Tensor,
