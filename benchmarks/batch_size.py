@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 import torch
-from sgdlab import batchsize, data
+from sgdlab import data, models, step_time
 from sgdlab.timing import machine_info
 
 SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 60000]
@@ -40,14 +40,14 @@ def main() -> None:
     torch.set_num_threads(1)
     print(machine_info(), "(1 torch thread)")
     X, y = data.mnist_shaped(60_000, seed=0)
-    model = batchsize.make_digit_mlp(seed=0)
-    flops = batchsize.flops_per_row(model)
+    model = models.make_digit_mlp(seed=0)
+    flops = step_time.flops_per_row(model)
 
-    peak = max(batchsize.matmul_peak(1024) for _ in range(3))
+    peak = max(step_time.matmul_peak(1024) for _ in range(3))
     print(f"torch.mm peak: {peak:.1f} GFLOP/s; {flops / 1e6:.3f} MFLOP per row per step")
     for b in (256, 512, 1024):
-        t = batchsize.time_steps(model, X, y, b, n_steps=16384 // b, repeats=7)
-        peak = max(peak, batchsize.matmul_peak(1024))
+        t = step_time.time_steps(model, X, y, b, n_steps=16384 // b, repeats=7)
+        peak = max(peak, step_time.matmul_peak(1024))
         rate = flops * b / t / 1e9
         print(
             f"batch {b:5d}: {t * 1e3:7.2f} ms/step, {rate:5.1f} GFLOP/s = "
@@ -56,8 +56,8 @@ def main() -> None:
 
     ratios = []
     for _ in range(5):
-        loop = batchsize.time_steps(model, X, y, 1, n_steps=2000, repeats=1)
-        bare = batchsize.time_bare_steps(model, X, y, n_steps=2000, repeats=1)
+        loop = step_time.time_steps(model, X, y, 1, n_steps=2000, repeats=1)
+        bare = step_time.time_bare_steps(model, X, y, n_steps=2000, repeats=1)
         ratios.append(loop / bare)
     print(
         f"batch 1: sgdlab loop / bare loop = {np.median(ratios):.3f} "
@@ -68,8 +68,8 @@ def main() -> None:
     worst = math.inf
     for b in SIZES:
         reps = 3 if b < 16384 else 1
-        idx = batchsize.time_steps(model, X, y, b, n_steps=steps_for(b), repeats=reps)
-        dl = batchsize.time_steps(
+        idx = step_time.time_steps(model, X, y, b, n_steps=steps_for(b), repeats=reps)
+        dl = step_time.time_steps(
             model, X, y, b, n_steps=steps_for(b), repeats=reps, loader="dataloader"
         )
         per_epoch = math.ceil(60_000 / b)

@@ -173,18 +173,18 @@ def test_animations_are_in_the_page_with_their_controls(build):
 
 def test_batch_size_chapter_states_what_sgdlab_computes(build):
     """Chapter 3's glued figures agree with each other and with the theory."""
-    from sgdlab import batchsize
+    from sgdlab import models, step_time
 
     glue = {k: float(v["text/plain"]) for k, v in _glue("batch-size-and-time").items()
             if "text/plain" in v and re.fullmatch(r"-?[\d.e+-]+", v["text/plain"])}  # fmt: skip
     t0, t1 = glue["bt-t0-us"], glue["bt-t1-us"]
     assert glue["bt-balance"] == pytest.approx(t0 / t1, rel=1e-6)
     assert glue["bt-bstar"] == pytest.approx(
-        batchsize.optimal_batch_size(glue["bt-bnoise"], t0, t1), rel=1e-6
+        step_time.optimal_batch_size(glue["bt-bnoise"], t0, t1), rel=1e-6
     )
     assert glue["bt-bcrit"] == pytest.approx(glue["bt-emin"] / glue["bt-smin"], rel=1e-6)
     assert glue["bt-mflop-row"] == pytest.approx(
-        batchsize.flops_per_row(batchsize.make_digit_mlp()) / 1e6
+        step_time.flops_per_row(models.make_digit_mlp()) / 1e6
     )
     assert glue["bt-dp-diff"] < 1e-5
     assert glue["bt-epoch-1"] > glue["bt-epoch-1024"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from sgdlab import batchsize, data, distributed
+from sgdlab import data, distributed, models
 
 
 def _reference(global_batch, steps, dtype):
     digits = data.load_digits()
-    model = batchsize.make_digit_mlp(seed=0).to(dtype)
+    model = models.make_digit_mlp(seed=0).to(dtype)
     distributed.train_steps(
         model,
         digits.X_train.to(dtype),

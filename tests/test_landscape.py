@@ -20,7 +20,6 @@ def test_pathological_loss_values():
     "surface",
     [
         landscape.pathological_loss,
-        landscape.mse_surface([0.1, -0.5, 0.9, 0.3], [1.0, 0.2, 2.5, 1.1]),
         landscape.linear_net_surface([0.1, -0.5, 0.9, 0.3], [1.0, 0.2, 2.5, 1.1]),
     ],
 )
@@ -34,17 +33,6 @@ def test_grid_equals_pointwise_evaluation(surface):
                 torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
             )
             assert Z[i, j] == pytest.approx(point.item(), rel=1e-12, abs=1e-12)
-
-
-def test_mse_surface_equals_the_mean_over_rows():
-    rng = np.random.default_rng(3)
-    x, y = rng.normal(size=50), rng.normal(size=50)
-    f = landscape.mse_surface(x, y)
-    for a, c in [(0.3, -1.0), (2.0, 0.5)]:
-        direct = np.mean((a * x + c - y) ** 2)
-        assert f(torch.tensor(a, dtype=torch.float64), torch.tensor(c)).item() == pytest.approx(
-            direct
-        )
 
 
 def test_a_surface_that_does_not_broadcast_is_refused():
@@ -146,6 +134,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="at least 2"):
         landscape.evaluate_grid(landscape.pathological_loss, [1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="same length"):
-        landscape.mse_surface([1, 2, 3], [1, 2])
+        landscape.linear_net_surface([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match="eigenvalues"):
         landscape.classify([])

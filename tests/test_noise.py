@@ -113,12 +113,12 @@ def test_gradient_norm_leaves_grad_untouched():
 def test_measured_noise_scale_matches_per_example_gradients():
     """B_simple of the digit MLP at initialization, from two-batch pairs,
     against the exact tr(Σ)/|G|² over all rows (per-example gradients, float64)."""
-    from sgdlab import batchsize, data
+    from sgdlab import data, models
     from torch.func import functional_call, grad, vmap
 
     digits = data.load_digits(seed=0)
     X, y = digits.X_train, digits.y_train
-    net = batchsize.make_digit_mlp(seed=0).double()
+    net = models.make_digit_mlp(seed=0).double()
     params = {k: v.detach() for k, v in net.named_parameters()}
 
     def row_loss(p, x, t):

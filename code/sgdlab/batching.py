@@ -14,11 +14,16 @@ of rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
+import numpy as np
 import torch
 
 from ._checks import check_batch_size, check_positive_int
+
+#: A 1-D order of row indices: a tensor, or a NumPy array (chapter 4's line fit).
+Order = TypeVar("Order", torch.Tensor, np.ndarray)
 
 
 def n_batches(n_rows: int, batch_size: int) -> int:
@@ -85,4 +90,29 @@ def epoch_batches(
         order = dataloader_permutation(n_rows, generator)
     else:
         order = torch.arange(n_rows)
-    yield from torch.split(order, batch_size)
+    yield from cut(order, batch_size)
+
+
+def cut(order: Order, batch_size: int, *, drop_last: bool = False) -> list[Order]:
+    """Cut an order of rows into consecutive batches of ``batch_size``.
+
+    The one place where an epoch becomes batches. ``order`` is a 1-D tensor
+    or NumPy array (each batch is a slice of it). The last batch holds the
+    leftover rows, or is dropped with ``drop_last=True``.
+    """
+    stop = len(order) - batch_size + 1 if drop_last else len(order)
+    return [order[start : start + batch_size] for start in range(0, stop, batch_size)]
+
+
+def endless_batches(
+    draw_order: Callable[[], Order], batch_size: int, *, drop_last: bool = False
+) -> Iterator[Order]:
+    """Batches epoch after epoch, without end: shuffle, cut, repeat.
+
+    ``draw_order()`` gives the order of the rows for the next epoch (for
+    instance ``lambda: torch.randperm(n, generator=g)``); it is called only
+    when the previous epoch's batches are used up. Take what you need with
+    ``next()`` or ``itertools.islice``.
+    """
+    while True:
+        yield from cut(draw_order(), batch_size, drop_last=drop_last)

@@ -23,6 +23,7 @@ a large rate applied to the random initial weights can wreck them.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -33,17 +34,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ._checks import check_positive_int
+from ._checks import check_non_negative_int, check_positive_int, check_positive_number
+from .batching import endless_batches
 
 
 def linear_scaling_lr(base_lr: float, base_batch: int, batch: int) -> float:
     """The learning rate for ``batch`` by the linear scaling rule:
     ``base_lr · batch / base_batch``."""
-    if isinstance(base_lr, bool) or not isinstance(base_lr, int | float) or not base_lr > 0:
-        raise ValueError(f"base_lr must be a positive number, got {base_lr!r}")
+    base_lr = check_positive_number(base_lr, "base_lr")
     base_batch = check_positive_int(base_batch, "base_batch")
     batch = check_positive_int(batch, "batch")
-    return float(base_lr) * batch / base_batch
+    return base_lr * batch / base_batch
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -53,10 +54,8 @@ def warmup_factor(step: int, warmup_steps: int) -> float:
     Use it with ``torch.optim.lr_scheduler.LambdaLR(opt, lambda s:
     warmup_factor(s, w))``. ``warmup_steps=0`` means no warm-up.
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"step must be a non-negative integer, got {step!r}")
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-        raise ValueError(f"warmup_steps must be a non-negative integer, got {warmup_steps!r}")
+    step = check_non_negative_int(step, "step")
+    warmup_steps = check_non_negative_int(warmup_steps, "warmup_steps")
     if warmup_steps == 0:
         return 1.0
     return min(1.0, (step + 1) / warmup_steps)
@@ -71,14 +70,10 @@ def global_batches(n_rows: int, global_batch: int, steps: int, seed: int) -> lis
     if global_batch > n_rows:
         raise ValueError(f"global_batch must be at most {n_rows}, got {global_batch}")
     generator = torch.Generator().manual_seed(seed)
-    out: list[torch.Tensor] = []
-    while len(out) < steps:
-        order = torch.randperm(n_rows, generator=generator)
-        for start in range(0, n_rows - global_batch + 1, global_batch):
-            out.append(order[start : start + global_batch])
-            if len(out) == steps:
-                break
-    return out
+    stream = endless_batches(
+        lambda: torch.randperm(n_rows, generator=generator), global_batch, drop_last=True
+    )
+    return list(itertools.islice(stream, steps))
 
 
 def local_slice(batch: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
@@ -161,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point for each ``torchrun`` worker; rank 0 writes ``--out`` (JSON)."""
     import torch.distributed as dist
 
-    from .batchsize import make_digit_mlp
     from .data import load_digits
+    from .models import make_digit_mlp
 
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -17,12 +17,12 @@ import numpy as np
 import torch
 
 from ._checks import check_positive_int
+from .metrics import first_reached
 
 Surface = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
     "pathological_loss",
-    "mse_surface",
     "linear_net_surface",
     "evaluate_grid",
     "Trajectory",
@@ -49,30 +49,6 @@ def _as_tensor(values, name: str) -> torch.Tensor:
     if t.numel() < 2:
         raise ValueError(f"{name} needs at least 2 values, got {t.numel()}")
     return t
-
-
-def mse_surface(x, y) -> Surface:
-    """The MSE of the line ``slope·x + intercept`` as a surface ``f(slope, intercept)``.
-
-    Uses five averages of the data (``x̄, ȳ, x²̄, xȳ, y²̄``), so a grid of any
-    size costs the same as one point: no loop over rows or grid cells.
-    """
-    x, y = _as_tensor(x, "x"), _as_tensor(y, "y")
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.numel()} and {y.numel()}")
-    mx, my, mxx, mxy, myy = x.mean(), y.mean(), (x * x).mean(), (x * y).mean(), (y * y).mean()
-
-    def f(slope: torch.Tensor, intercept: torch.Tensor) -> torch.Tensor:
-        return (
-            slope**2 * mxx
-            + intercept**2
-            + myy
-            + 2 * slope * intercept * mx
-            - 2 * slope * mxy
-            - 2 * intercept * my
-        )
-
-    return f
 
 
 def linear_net_surface(x, y) -> Surface:
@@ -136,8 +112,7 @@ class Trajectory:
 
     def steps_to(self, loss: float) -> int | None:
         """First step count after which the loss is at most ``loss``, or ``None``."""
-        hit = np.flatnonzero(self.losses <= loss)
-        return None if len(hit) == 0 else int(hit[0])
+        return first_reached(self.losses, loss)
 
 
 def _check_point(point, name: str = "start", dims: int | None = 2) -> torch.Tensor:

@@ -67,21 +67,38 @@ def per_batch_loss(
     numpy.ndarray
         One value per batch, ``repeats * ceil(len(X) / batch_size)`` in all.
     """
-    check_xy(X, y)
-    batch_size = check_batch_size(batch_size, len(X))
     repeats = check_positive_int(repeats, "repeats")
     if repeats > 1 and not shuffle:
         raise ValueError(
             "repeats > 1 needs shuffle=True: without shuffling every epoch is the same"
         )
+    batches = _row_errors_by_batch(model, X, y, batch_size, _chi2, shuffle, seed, repeats)
+    return np.asarray([float(rows.sum()) / len(rows) for rows in batches])
+
+
+def _chi2(errors: torch.Tensor) -> torch.Tensor:
+    """χ² of every row: its squared errors summed over the outputs."""
+    return errors.pow(2).sum(dim=1)
+
+
+def _mse(errors: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of every row, in float64."""
+    return errors.double().pow(2).mean(dim=1)
+
+
+def _row_errors_by_batch(model, X, y, batch_size, per_row, shuffle, seed, repeats=1):
+    """``per_row(model(X) - y)``, computed once, cut into the batches of
+    ``repeats`` epochs (shuffled with one generator seeded by ``seed``)."""
+    check_xy(X, y)
+    batch_size = check_batch_size(batch_size, len(X))
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        squared = (model(X) - y).pow(2).sum(dim=1)  # χ² contribution of every row
-    values = []
-    for _ in range(repeats):
-        for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator):
-            values.append(float(squared[idx].sum()) / len(idx))
-    return np.asarray(values)
+        errors = per_row(model(X) - y)
+    return [
+        errors[idx]
+        for _ in range(repeats)
+        for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator)
+    ]
 
 
 @dataclass(frozen=True)
@@ -315,13 +332,6 @@ def batch_rmses(
     compare it with :class:`EpochRMSE`, or with ``evaluate_loss(..., "mean")``
     under a square root.
     """
-    check_xy(X, y)
-    batch_size = check_batch_size(batch_size, len(X))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        squared = (model(X) - y).double().pow(2).mean(dim=1)
-    values, lengths = [], []
-    for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator):
-        values.append(math.sqrt(float(squared[idx].mean())))
-        lengths.append(len(idx))
-    return np.asarray(values), np.asarray(lengths)
+    batches = _row_errors_by_batch(model, X, y, batch_size, _mse, shuffle, seed)
+    values = [math.sqrt(float(rows.mean())) for rows in batches]
+    return np.asarray(values), np.asarray([len(rows) for rows in batches])

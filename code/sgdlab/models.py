@@ -1,6 +1,7 @@
 """The small networks of the book, each built from an explicit seed.
 
-Used by chapter 1 (the Boston regression network).
+Used by chapter 1 (the Boston regression network) and chapter 3 (the digit
+classifier).
 """
 
 from __future__ import annotations
@@ -50,6 +51,23 @@ def make_mlp(
             nn.Linear(n_hidden, n_outputs),
         )
     return model.to(dtype)
+
+
+def make_digit_mlp(
+    n_inputs: int = 784,
+    n_hidden: int = 256,
+    n_classes: int = 10,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> nn.Sequential:
+    """``Linear(784 → 256) → Sigmoid → Linear(256 → 10)``, seeded, on ``device``.
+
+    The classifier of chapter 3 (the reader's MNIST network). The global
+    random state is left untouched.
+    """
+    model = make_mlp(n_inputs, n_hidden, n_classes, seed=seed, activation=nn.Sigmoid)
+    return model.to(device)
 
 
 def count_parameters(model: nn.Module) -> int:

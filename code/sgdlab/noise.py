@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_positive_int
+from ._checks import check_beta, check_positive_int
 
 
 def _check_pair(b_small: int, b_big: int) -> tuple[int, int]:
@@ -80,9 +80,7 @@ class NoiseScaleEstimator:
 
     def __init__(self, b_small: int, b_big: int, beta: float = 0.9) -> None:
         self.b_small, self.b_big = _check_pair(b_small, b_big)
-        if isinstance(beta, bool) or not isinstance(beta, int | float) or not 0 <= beta < 1:
-            raise ValueError(f"beta must lie in [0, 1), got {beta!r}")
-        self.beta = float(beta)
+        self.beta = check_beta(beta, "beta")
         self.count = 0
         self._g2 = 0.0
         self._trace = 0.0
@@ -283,8 +281,8 @@ def track_noise_scale(
     consecutive steps, would make the record lag: the model changes a lot in
     ``every`` steps.
     """
-    from .batchsize import accuracy as test_accuracy
-    from .batchsize import train_classifier
+    from .timed_training import accuracy as test_accuracy
+    from .timed_training import train_classifier
 
     steps = check_positive_int(steps, "steps")
     every = check_positive_int(every, "every")

@@ -28,42 +28,21 @@ penalty added to the gradient, as in torch; :class:`AdamW` decouples it.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 
+from ._checks import (
+    check_beta,
+    check_non_negative_int,
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+)
+
 __all__ = ["TemplateOptimizer", "GD", "RMSProp", "Adam", "AdamW", "step_decay_factor"]
-
-
-def _check_number(value: Any, name: str, *, low: float, strict: bool, high: float | None = None):
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, numbers.Real)
-        and math.isfinite(value)
-        and (value > low if strict else value >= low)
-        and (high is None or value < high)
-    )
-    if not ok:
-        if high is not None:
-            wanted = f"in [{low:g}, {high:g})"
-        elif strict:
-            wanted = f"greater than {low:g}"
-        else:
-            wanted = f"at least {low:g}"
-        raise ValueError(f"{name} must be a number {wanted}, got {value!r}")
-    return float(value)
-
-
-def _check_lr(lr: Any) -> float:
-    return _check_number(lr, "lr", low=0.0, strict=True)
-
-
-def _check_beta(beta: Any, name: str) -> float:
-    return _check_number(beta, name, low=0.0, strict=False, high=1.0)
 
 
 def _check_betas(betas: Any) -> tuple[float, float]:
@@ -71,7 +50,7 @@ def _check_betas(betas: Any) -> tuple[float, float]:
         beta1, beta2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-    return _check_beta(beta1, "betas[0]"), _check_beta(beta2, "betas[1]")
+    return check_beta(beta1, "betas[0]"), check_beta(beta2, "betas[1]")
 
 
 class TemplateOptimizer(Optimizer):
@@ -98,8 +77,8 @@ class TemplateOptimizer(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Check one param group's hyperparameters; subclasses extend this."""
-        _check_lr(group["lr"])
-        _check_number(group.get("weight_decay", 0.0), "weight_decay", low=0.0, strict=False)
+        check_positive_number(group["lr"], "lr")
+        check_non_negative_number(group.get("weight_decay", 0.0), "weight_decay")
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group, checking its hyperparameters (a group may override the defaults)."""
@@ -149,13 +128,13 @@ class GD(TemplateOptimizer):
     """
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
-        _check_lr(lr)
-        _check_beta(momentum, "momentum")
+        check_positive_number(lr, "lr")
+        check_beta(momentum, "momentum")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def _check_group(self, group):
         super()._check_group(group)
-        _check_beta(group["momentum"], "momentum")
+        check_beta(group["momentum"], "momentum")
 
     def update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -191,15 +170,15 @@ class RMSProp(TemplateOptimizer):
     def __init__(
         self, params, lr: float = 0.01, beta: float = 0.99, eps: float = 1e-8, weight_decay=0.0
     ):
-        _check_lr(lr)
-        _check_beta(beta, "beta")
-        _check_number(eps, "eps", low=0.0, strict=True)
+        check_positive_number(lr, "lr")
+        check_beta(beta, "beta")
+        check_positive_number(eps, "eps")
         super().__init__(params, dict(lr=lr, beta=beta, eps=eps, weight_decay=weight_decay))
 
     def _check_group(self, group):
         super()._check_group(group)
-        _check_beta(group["beta"], "beta")
-        _check_number(group["eps"], "eps", low=0.0, strict=True)
+        check_beta(group["beta"], "beta")
+        check_positive_number(group["eps"], "eps")
 
     def update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -239,15 +218,15 @@ class Adam(TemplateOptimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ):
-        _check_lr(lr)
+        check_positive_number(lr, "lr")
         betas = _check_betas(betas)
-        _check_number(eps, "eps", low=0.0, strict=True)
+        check_positive_number(eps, "eps")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     def _check_group(self, group):
         super()._check_group(group)
         _check_betas(group["betas"])
-        _check_number(group["eps"], "eps", low=0.0, strict=True)
+        check_positive_number(group["eps"], "eps")
 
     def _decay(self, p, grad, group):
         """Adam's weight decay: L2, added to the gradient."""
@@ -291,9 +270,7 @@ def step_decay_factor(step: int, every: int, factor: float = 0.5) -> float:
     and so on. The common loop ``if step % every == 0: lr *= factor`` also
     fires at step 0 and so starts one halving early; this function does not.
     """
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-        raise ValueError(f"step must be a non-negative integer, got {step!r}")
-    if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
-        raise ValueError(f"every must be a positive integer, got {every!r}")
-    factor = _check_number(factor, "factor", low=0.0, strict=True)
-    return factor ** (int(step) // int(every))
+    step = check_non_negative_int(step, "step")
+    every = check_positive_int(every, "every")
+    factor = check_positive_number(factor, "factor")
+    return factor ** (step // every)

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int
+from ._checks import check_batch_size, check_positive_int, check_positive_number
+from .batching import endless_batches
+from .metrics import first_reached
 
 
 @dataclass(frozen=True)
@@ -125,23 +127,19 @@ class Path:
     def steps(self) -> int:
         return len(self.thetas) - 1
 
-    def steps_to_fraction(self, fraction: float = 0.9) -> np.ndarray:
+    def steps_to_fraction(self, fraction: float = 0.9) -> list[int | None]:
         """For each parameter, the first step after which it has covered ``fraction``
         of its way from the start to its final value, and stays there.
 
-        Returns an integer per parameter (``steps + 1`` if never).
+        Returns a step count per parameter (``None`` if never).
         """
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         start, final = self.thetas[0], self.thetas[-1]
         travelled = (self.thetas - start) / np.where(final == start, 1.0, final - start)
-        result = []
-        for j in range(self.thetas.shape[1]):
-            reached = travelled[:, j] >= fraction
-            # the last step at which it was still short, plus one
-            short = np.flatnonzero(~reached)
-            result.append(0 if len(short) == 0 else int(short[-1]) + 1)
-        return np.array(result)
+        # the least share travelled from each step on: reached there *and stays*
+        stays = np.minimum.accumulate(travelled[::-1], axis=0)[::-1]
+        return [first_reached(column, fraction, below=False) for column in stays.T]
 
     def jitter(self, last: int) -> np.ndarray:
         """Standard deviation of each parameter over the last ``last`` steps."""
@@ -154,12 +152,6 @@ class Path:
         """First step after which the loss exceeds its starting value, or ``None``."""
         above = np.flatnonzero(self.losses[1:] > self.losses[0])
         return None if len(above) == 0 else int(above[0]) + 1
-
-
-def _check_lr(lr: float) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    return float(lr)
 
 
 def descend(
@@ -176,7 +168,8 @@ def descend(
 
     Mini-batches are drawn epoch by epoch: a fresh permutation of the rows,
     cut into batches of ``batch_size`` (the last one shorter), as a shuffling
-    ``DataLoader`` does. Each step is ``θ ← θ − lr·∇MSE_batch(θ)``.
+    ``DataLoader`` does. Each step is ``θ ← θ − lr·∇MSE_batch(θ)``. This
+    function checks its arguments; the loop is :func:`sgd_line_fit`.
 
     Parameters
     ----------
@@ -196,32 +189,45 @@ def descend(
         Take steps of fixed length ``lr`` along the gradient,
         ``θ ← θ − lr·g/‖g‖`` (used in chapter 5 to compare directions only).
     """
-    lr = _check_lr(lr)
+    lr = check_positive_number(lr, "lr")
     steps = check_positive_int(steps, "steps")
     b = data.n if batch_size is None else check_batch_size(batch_size, data.n)
-    theta = np.asarray(theta0, dtype=float).copy()
-    if theta.shape != (2,):
-        raise ValueError(f"theta0 must be (slope, intercept), got shape {theta.shape}")
+    theta = _check_theta(theta0)
+    return sgd_line_fit(data, theta, lr, steps, b, seed, normalize)
+
+
+def sgd_line_fit(data, theta, lr, steps, batch_size, seed, normalize=False) -> Path:
+    """``steps`` updates ``θ ← θ − lr·∇MSE_batch(θ)`` from ``theta``.
+
+    Each epoch shuffles the rows and cuts them into batches; a batch of all
+    ``data.n`` rows is gradient descent, which needs no shuffling.
+    """
     rng = np.random.default_rng(seed)
-    queue: list[np.ndarray] = []
-    thetas, losses, batches = [theta.copy()], [mse(theta, data)], []
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is shown, not hidden
+    every_row = batch_size == data.n
+    batches = endless_batches(
+        lambda: np.arange(data.n) if every_row else rng.permutation(data.n), batch_size
+    )
+    thetas, losses, used = [theta], [mse(theta, data)], []
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is shown
         for _ in range(steps):
-            if b == data.n:
-                rows = np.arange(data.n)
-            else:
-                if not queue:
-                    queue = list(np.array_split(rng.permutation(data.n), range(b, data.n, b)))
-                rows = queue.pop(0)
+            rows = next(batches)
             g = mse_gradient(theta, data, rows)
             if normalize:
                 norm = np.linalg.norm(g)
                 g = g / norm if norm > 0 else g
             theta = theta - lr * g
-            thetas.append(theta.copy())
+            thetas.append(theta)
             losses.append(mse(theta, data))
-            batches.append(rows)
-    return Path(np.array(thetas), np.array(losses), lr, b, tuple(batches))
+            used.append(rows)
+    return Path(np.array(thetas), np.array(losses), lr, batch_size, tuple(used))
+
+
+def _check_theta(theta0) -> np.ndarray:
+    """``theta0`` as a float array ``(slope, intercept)``, or a clear error."""
+    theta = np.asarray(theta0, dtype=float).copy()
+    if theta.shape != (2,):
+        raise ValueError(f"theta0 must be (slope, intercept), got shape {theta.shape}")
+    return theta
 
 
 def autograd_line_fit(design, y, theta0, lr, batches) -> list[list[float]]:
@@ -273,11 +279,9 @@ def descend_torch(
         an SGD run); ``None`` uses all rows at every step (gradient descent).
         Must hold ``steps`` arrays of row indices.
     """
-    lr = _check_lr(lr)
+    lr = check_positive_number(lr, "lr")
     steps = check_positive_int(steps, "steps")
-    start = np.asarray(theta0, dtype=float)
-    if start.shape != (2,):
-        raise ValueError(f"theta0 must be (slope, intercept), got shape {start.shape}")
+    start = _check_theta(theta0)
     if batches is None:
         batches = [np.arange(data.n)] * steps
     batches = [np.asarray(rows) for rows in batches]

@@ -1,6 +1,7 @@
 """Measuring how long things take, robustly enough for a shared machine.
 
-Used by chapter 1 (reading the data versus one training step). Timings are
+Used by chapter 1 (reading the data versus one training step) and by the
+step timers of chapter 3 (:mod:`sgdlab.step_time`). Timings are
 medians over repeats, which resists the outliers of a busy machine better than
 a mean; ratios measured in one run are more trustworthy than absolute times.
 """
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ._checks import check_positive_int
+from ._checks import check_non_negative_int, check_positive_int
 
 
 def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2) -> float:
@@ -30,8 +31,7 @@ def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2)
         Untimed calls made first (caches, lazy initialization).
     """
     repeats = check_positive_int(repeats, "repeats")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    warmup = check_non_negative_int(warmup, "warmup")
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {type(fn).__name__}")
     for _ in range(warmup):
@@ -42,6 +42,18 @@ def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2)
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def synchronize(device) -> None:
+    """Wait until a GPU ``device`` has done the work queued on it (nothing on the CPU).
+
+    A GPU runs operations after Python has moved on; a clock read without
+    waiting would miss them.
+    """
+    if device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
 
 
 def cpu_model() -> str:

@@ -1,4 +1,5 @@
-"""Tests of sgdlab.batchsize: the loop, the step-time model and the sweep."""
+"""Tests of chapter 3's modules: sgdlab.timed_training (the loop), sgdlab.step_time
+(the step-time model) and sgdlab.batch_sweep (the sweep)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from sgdlab import batchsize, data
+from sgdlab import batch_sweep, data, models, step_time, timed_training
 from torch import nn
 
 
@@ -45,19 +46,19 @@ def test_digit_loader_names_bad_files(tmp_path):
 
 
 def test_flops_per_row_counts_each_linear_layer():
-    model = batchsize.make_digit_mlp()
-    assert batchsize.flops_per_row(model) == 4 * 784 * 256 + 6 * 256 * 10
+    model = models.make_digit_mlp()
+    assert step_time.flops_per_row(model) == 4 * 784 * 256 + 6 * 256 * 10
     with pytest.raises(ValueError, match="nn.Linear"):
-        batchsize.flops_per_row(nn.Sequential(nn.ReLU()))
+        step_time.flops_per_row(nn.Sequential(nn.ReLU()))
 
 
 def test_model_is_seeded_and_leaves_global_rng_alone():
     torch.manual_seed(5)
     before = torch.rand(1)
     torch.manual_seed(5)
-    a = batchsize.make_digit_mlp(seed=3)
+    a = models.make_digit_mlp(seed=3)
     after = torch.rand(1)
-    b = batchsize.make_digit_mlp(seed=3)
+    b = models.make_digit_mlp(seed=3)
     assert torch.equal(before, after)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
@@ -67,12 +68,12 @@ def test_loop_equals_hand_written_sgd(digits):
     """train_classifier's steps are plain SGD on cross-entropy over the
     batches of a seeded permutation, epoch after epoch."""
     X, y = digits.X_train[:100], digits.y_train[:100]
-    model = batchsize.make_digit_mlp(seed=1)
-    run = batchsize.train_classifier(
+    model = models.make_digit_mlp(seed=1)
+    run = timed_training.train_classifier(
         model, X, y, batch_size=32, lr=0.3, epochs=2, X_test=X, y_test=y, seed=7, evaluations=3
     )
     assert run.steps[-1] == 8 and run.examples[-1] == 200
-    ref = batchsize.make_digit_mlp(seed=1)
+    ref = models.make_digit_mlp(seed=1)
     opt = torch.optim.SGD(ref.parameters(), lr=0.3)
     gen = torch.Generator().manual_seed(7)
     for _ in range(2):
@@ -84,12 +85,12 @@ def test_loop_equals_hand_written_sgd(digits):
             opt.step()
     for p, q in zip(model.parameters(), ref.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
-    assert run.accuracy[-1] == pytest.approx(batchsize.accuracy(ref, X, y))
+    assert run.accuracy[-1] == pytest.approx(timed_training.accuracy(ref, X, y))
 
 
 def test_loop_records_and_stops_at_target(digits):
-    model = batchsize.make_digit_mlp(seed=0)
-    run = batchsize.train_classifier(
+    model = models.make_digit_mlp(seed=0)
+    run = timed_training.train_classifier(
         model,
         digits.X_train,
         digits.y_train,
@@ -107,33 +108,33 @@ def test_loop_records_and_stops_at_target(digits):
     s = run.steps_to(0.8)
     assert run.steps[-2] < s <= run.steps[-1]
     assert run.examples_to(0.8) == pytest.approx(32 * s)
-    assert math.isinf(run.steps_to(0.999))
+    assert run.steps_to(0.999) is None and run.seconds_to(0.999) is None
 
 
 def test_loop_refuses_bad_arguments(digits):
-    model = batchsize.make_digit_mlp()
+    model = models.make_digit_mlp()
     X, y = digits.X_train[:50], digits.y_train[:50]
     kw = dict(X_test=X, y_test=y, lr=0.1, epochs=1)
     for bad in (0, 51, 2.5, True):
         with pytest.raises(ValueError, match="batch_size"):
-            batchsize.train_classifier(model, X, y, batch_size=bad, **kw)
+            timed_training.train_classifier(model, X, y, batch_size=bad, **kw)
     with pytest.raises(ValueError, match="lr"):
-        batchsize.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=-1, epochs=1)
+        timed_training.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=-1, epochs=1)
     with pytest.raises(ValueError, match="exactly one"):
-        batchsize.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=0.1)
+        timed_training.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=0.1)
     with pytest.raises(ValueError, match="int64"):
-        batchsize.train_classifier(model, X, y.float(), batch_size=5, **kw)
+        timed_training.train_classifier(model, X, y.float(), batch_size=5, **kw)
     with pytest.raises(ValueError, match="batch_size"):
-        batchsize.time_steps(model, X, y, 0, n_steps=1)
+        step_time.time_steps(model, X, y, 0, n_steps=1)
     with pytest.raises(ValueError, match="loader"):
-        batchsize.time_steps(model, X, y, 4, n_steps=1, loader="fast")
+        step_time.time_steps(model, X, y, 4, n_steps=1, loader="fast")
 
 
 def test_both_loaders_time_the_same_step(digits):
-    model = batchsize.make_digit_mlp()
+    model = models.make_digit_mlp()
     X, y = digits.X_train[:256], digits.y_train[:256]
     for loader in ("index", "dataloader"):
-        t = batchsize.time_steps(model, X, y, 64, n_steps=4, loader=loader, repeats=1)
+        t = step_time.time_steps(model, X, y, 64, n_steps=4, loader=loader, repeats=1)
         assert 0 < t < 1
 
 
@@ -142,10 +143,10 @@ def test_step_time_fit_recovers_known_t0_t1():
     t0, t1 = 250e-6, 11e-6
     b = np.array([1, 2, 4, 16, 64, 256, 1024, 4096, 60000])
     noisy = (t0 + b * t1) * rng.lognormal(0, 0.03, b.size)
-    fit = batchsize.fit_step_time(b, noisy)
+    fit = step_time.fit_step_time(b, noisy)
     assert fit.t0 == pytest.approx(t0, rel=0.1)
     assert fit.t1 == pytest.approx(t1, rel=0.05)
-    exact = batchsize.fit_step_time(b, t0 + b * t1)
+    exact = step_time.fit_step_time(b, t0 + b * t1)
     assert exact.t0 == pytest.approx(t0, rel=1e-9) and exact.t1 == pytest.approx(t1, rel=1e-9)
     assert exact.epoch_seconds(60000, 1000) == pytest.approx(60 * (t0 + 1000 * t1))
     assert exact.balance == pytest.approx(t0 / t1)
@@ -153,11 +154,11 @@ def test_step_time_fit_recovers_known_t0_t1():
 
 def test_step_time_fit_refuses_bad_input():
     with pytest.raises(ValueError, match="two or more"):
-        batchsize.fit_step_time([4, 4], [1e-3, 1e-3])
+        step_time.fit_step_time([4, 4], [1e-3, 1e-3])
     with pytest.raises(ValueError, match="positive"):
-        batchsize.fit_step_time([1, 4], [0, 1e-3])
+        step_time.fit_step_time([1, 4], [0, 1e-3])
     with pytest.raises(ValueError, match="t0="):
-        batchsize.fit_step_time([1, 2, 4], [3e-3, 2e-3, 1e-3])  # time falling with batch
+        step_time.fit_step_time([1, 2, 4], [3e-3, 2e-3, 1e-3])  # time falling with batch
 
 
 def test_optimal_batch_size_minimizes_the_model():
@@ -165,28 +166,28 @@ def test_optimal_batch_size_minimizes_the_model():
     grid = np.geomspace(1, 1e4, 100_001)
     total = (1 + b_noise / grid) * (t0 + grid * t1)
     best = grid[np.argmin(total)]
-    assert batchsize.optimal_batch_size(b_noise, t0, t1) == pytest.approx(best, rel=1e-3)
+    assert step_time.optimal_batch_size(b_noise, t0, t1) == pytest.approx(best, rel=1e-3)
     with pytest.raises(ValueError, match="t1"):
-        batchsize.optimal_batch_size(30, 1e-4, 0)
+        step_time.optimal_batch_size(30, 1e-4, 0)
 
 
 def test_sweep_grid_and_refinement():
-    assert batchsize.initial_grid(60_000) == [64, 128, 256, 512, 1024]
-    assert batchsize.initial_grid(4000) == [16, 32, 64, 128, 256]
-    assert batchsize.initial_grid(10, width=3) == [1, 2, 4, 8]
-    assert batchsize.refine(256, 60_000) == [192, 384]
-    assert batchsize.refine(1, 100) == []
+    assert batch_sweep.initial_grid(60_000) == [64, 128, 256, 512, 1024]
+    assert batch_sweep.initial_grid(4000) == [16, 32, 64, 128, 256]
+    assert batch_sweep.initial_grid(10, width=3) == [1, 2, 4, 8]
+    assert batch_sweep.refine(256, 60_000) == [192, 384]
+    assert batch_sweep.refine(1, 100) == []
     with pytest.raises(ValueError, match="power of two"):
-        batchsize.refine(96, 1000)
+        batch_sweep.refine(96, 1000)
     # A convex cost with its minimum at 180 leads the procedure to 192.
-    sweep = batchsize.sweep_batch_sizes(lambda b: (math.log(b) - math.log(180)) ** 2, 60_000)
+    sweep = batch_sweep.sweep_batch_sizes(lambda b: (math.log(b) - math.log(180)) ** 2, 60_000)
     assert sweep.initial == [64, 128, 256, 512, 1024]
     assert sweep.refined == [96, 192] and sweep.best == 192
     assert sweep.batch_sizes == sorted(sweep.batch_sizes)
 
 
 def test_tune_lr_finds_the_grid_minimum_from_any_start():
-    steps = {0.25: 900.0, 0.5: 400.0, 1.0: 250.0, 2.0: 300.0, 4.0: math.inf}
+    steps = {0.25: 900.0, 0.5: 400.0, 1.0: 250.0, 2.0: 300.0, 4.0: None}  # never reached
     calls = []
 
     class Fake:
@@ -197,10 +198,10 @@ def test_tune_lr_finds_the_grid_minimum_from_any_start():
             return steps[self.lr]
 
         def examples_to(self, target):
-            return 10 * steps[self.lr]
+            return None if steps[self.lr] is None else 10 * steps[self.lr]
 
         def seconds_to(self, target):
-            return steps[self.lr] / 100
+            return None if steps[self.lr] is None else steps[self.lr] / 100
 
     def train_at(b, lr):
         calls.append(lr)
@@ -208,7 +209,7 @@ def test_tune_lr_finds_the_grid_minimum_from_any_start():
 
     for start in (0.25, 1.0, 4.0):
         calls.clear()
-        point = batchsize.tune_lr(train_at, 10, list(steps), 0.9, start=start)
+        point = batch_sweep.tune_lr(train_at, 10, list(steps), 0.9, start=start)
         assert point.lr == 1.0 and point.steps == 250 and point.examples == 2500
         assert len(calls) < len(steps) or start == 4.0
 
@@ -217,9 +218,9 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
     from sgdlab import distributed
 
     X, y = digits.X_train[:96], digits.y_train[:96]
-    model = batchsize.make_digit_mlp(seed=2)
+    model = models.make_digit_mlp(seed=2)
     warm = lambda s: distributed.warmup_factor(s, 5)  # noqa: E731
-    batchsize.train_classifier(
+    timed_training.train_classifier(
         model,
         X,
         y,
@@ -232,7 +233,7 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
         evaluations=2,
         lr_lambda=warm,
     )
-    ref = batchsize.make_digit_mlp(seed=2)
+    ref = models.make_digit_mlp(seed=2)
     opt = torch.optim.SGD(ref.parameters(), lr=2.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
     gen = torch.Generator().manual_seed(4)
@@ -247,7 +248,7 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
     for p, q in zip(model.parameters(), ref.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="lr_lambda"):
-        batchsize.train_classifier(
+        timed_training.train_classifier(
             model, X, y, batch_size=32, lr=1.0, epochs=1, X_test=X, y_test=y, lr_lambda=3
         )
 
@@ -255,7 +256,7 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
 def test_digit_mlp_is_the_shared_mlp_with_a_sigmoid():
     from sgdlab import models
 
-    a = batchsize.make_digit_mlp(seed=7)
+    a = models.make_digit_mlp(seed=7)
     b = models.make_mlp(784, 256, 10, seed=7, activation=nn.Sigmoid)
     assert isinstance(a[1], nn.Sigmoid)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
@@ -266,8 +267,8 @@ def test_digit_mlp_is_the_shared_mlp_with_a_sigmoid():
 def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
     """The slow loop of the MNIST question gives the same accuracy as one
     batched call; chapter 3 times the two."""
-    net = batchsize.make_digit_mlp(seed=0)
-    batchsize.train_classifier(
+    net = models.make_digit_mlp(seed=0)
+    timed_training.train_classifier(
         net,
         digits.X_train,
         digits.y_train,
@@ -279,12 +280,12 @@ def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
         evaluations=1,
     )
     X, y = digits.X_test[:300], digits.y_test[:300]
-    expected = batchsize.accuracy(net, X, y)
+    expected = timed_training.accuracy(net, X, y)
     assert 0.3 < expected < 1  # a trained but imperfect model: a real comparison
-    assert batchsize.per_sample_accuracy(net, X, y, no_grad=no_grad) == pytest.approx(expected)
+    assert timed_training.per_sample_accuracy(net, X, y, no_grad=no_grad) == pytest.approx(expected)
 
 
 def test_per_sample_accuracy_checks_its_input(digits):
-    net = batchsize.make_digit_mlp(seed=0)
+    net = models.make_digit_mlp(seed=0)
     with pytest.raises(ValueError):
-        batchsize.per_sample_accuracy(net, digits.X_test[:5], digits.y_test[:4])
+        timed_training.per_sample_accuracy(net, digits.X_test[:5], digits.y_test[:4])
