@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._checks import check_positive_int
+
 #: The columns of ``data/boston-house-prices.csv``, in order.
 BOSTON_COLUMNS = (
     "CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE",
@@ -331,8 +333,7 @@ def mnist_shaped(n_rows: int = 60_000, *, seed: int = 0) -> tuple[torch.Tensor, 
     60,000-row epoch on these (uniform pixels in [0, 1), random labels 0–9)
     and measures accuracy on the real digits of :func:`load_digits`.
     """
-    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
-        raise ValueError(f"n_rows must be a positive integer, got {n_rows!r}")
+    n_rows = check_positive_int(n_rows, "n_rows")
     generator = torch.Generator().manual_seed(seed)
     X = torch.rand(n_rows, MNIST_PIXELS, generator=generator)
     y = torch.randint(0, 10, (n_rows,), generator=generator)

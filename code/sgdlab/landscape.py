@@ -9,14 +9,13 @@ Newton's method on the gradient and classified by the Hessian's eigenvalues.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._checks import check_positive_int
+from ._checks import check_non_negative_number, check_positive_int
 from .metrics import first_reached
 
 Surface = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -190,8 +189,7 @@ def classify(eigenvalues, tol: float = 1e-8) -> str:
     ev = np.asarray(eigenvalues, dtype=float).reshape(-1)
     if ev.size == 0 or not np.isfinite(ev).all():
         raise ValueError(f"eigenvalues must be a non-empty array of finite numbers, got {ev}")
-    if not (isinstance(tol, numbers.Real) and tol >= 0):
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    tol = check_non_negative_number(tol, "tol")
     pos, neg = (ev > tol).any(), (ev < -tol).any()
     if pos and neg:
         return "saddle"

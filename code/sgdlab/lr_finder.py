@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._checks import check_positive_int
+from ._checks import check_beta, check_positive_int, check_positive_number
 
 __all__ = ["RangeTest", "range_test", "smooth"]
 
@@ -34,8 +33,7 @@ def smooth(losses, beta: float = 0.98) -> np.ndarray:
     ``a_t/(1−βᵗ)``: without the division the first values would be pulled
     towards 0 (the same correction as Adam's).
     """
-    if not (isinstance(beta, numbers.Real) and 0 <= beta < 1):
-        raise ValueError(f"beta must be a number in [0, 1), got {beta!r}")
+    beta = check_beta(beta, "beta")
     losses = np.asarray(losses, dtype=float)
     out = np.empty_like(losses)
     avg = 0.0
@@ -112,14 +110,6 @@ class RangeTest:
         return self.min_lr / 10
 
 
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
 def range_test(
     optimizer: torch.optim.Optimizer,
     closure: Callable[[], torch.Tensor],
@@ -155,58 +145,73 @@ def range_test(
         Put parameters and optimizer state back as they were afterwards, so
         the test does not train the model.
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ValueError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
     if lrs is None:
-        start_lr, end_lr = _check_positive(start_lr, "start_lr"), _check_positive(end_lr, "end_lr")
-        if end_lr <= start_lr:
-            raise ValueError(f"end_lr must exceed start_lr, got {start_lr} and {end_lr}")
-        num_steps = check_positive_int(num_steps, "num_steps")
-        lrs = np.geomspace(start_lr, end_lr, num_steps)
-    else:
-        lrs = np.asarray(lrs, dtype=float).reshape(-1)
-        if lrs.size < 2 or not np.all(np.isfinite(lrs)) or (lrs <= 0).any():
-            raise ValueError("lrs must hold at least 2 positive finite rates")
-        if (np.diff(lrs) <= 0).any():
-            raise ValueError("lrs must be strictly increasing")
-    if not (isinstance(beta, numbers.Real) and 0 <= beta < 1):
-        raise ValueError(f"beta must be a number in [0, 1), got {beta!r}")
-    diverge_factor = _check_positive(diverge_factor, "diverge_factor")
-    if diverge_factor <= 1:
-        raise ValueError(f"diverge_factor must exceed 1, got {diverge_factor}")
-
+        lrs = _sweep(start_lr, end_lr, num_steps)
+    lrs = _check_range(optimizer, lrs, beta, diverge_factor)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     saved_params = [p.detach().clone() for p in params]
     saved_state = copy.deepcopy(optimizer.state_dict())
 
-    used, losses, smoothed = [], [], []
-    avg, best, diverged = 0.0, math.inf, False
     try:
-        for t, lr in enumerate(lrs, start=1):
-            for group in optimizer.param_groups:
-                group["lr"] = float(lr)
-            optimizer.zero_grad()
-            loss = closure()
-            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                raise ValueError("closure must return the loss as a scalar tensor")
-            value = loss.item()
-            used.append(float(lr))
-            losses.append(value)
-            avg = beta * avg + (1 - beta) * value
-            s = avg / (1 - beta**t)
-            smoothed.append(s)
-            if not math.isfinite(s) or s > diverge_factor * best:
-                diverged = True
-                break
-            best = min(best, s)
-            loss.backward()
-            optimizer.step()
+        record = _increase_until_divergence(optimizer, closure, lrs, beta, diverge_factor)
     finally:
         if restore:
             with torch.no_grad():
                 for p, saved in zip(params, saved_params, strict=True):
                     p.copy_(saved)
             optimizer.load_state_dict(saved_state)
+    return record
+
+
+def _increase_until_divergence(optimizer, closure, lrs, beta, diverge_factor) -> RangeTest:
+    """The range test's loop: one step per rate of ``lrs``, stopping when the
+    smoothed loss is no longer finite or exceeds ``diverge_factor`` times its
+    minimum so far."""
+    used, losses, smoothed = [], [], []
+    avg, best, diverged = 0.0, math.inf, False
+    for t, lr in enumerate(lrs, start=1):
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
+        optimizer.zero_grad()
+        loss = closure()
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ValueError("closure must return the loss as a scalar tensor")
+        value = loss.item()
+        used.append(float(lr))
+        losses.append(value)
+        avg = beta * avg + (1 - beta) * value
+        s = avg / (1 - beta**t)
+        smoothed.append(s)
+        if not math.isfinite(s) or s > diverge_factor * best:
+            diverged = True
+            break
+        best = min(best, s)
+        loss.backward()
+        optimizer.step()
     return RangeTest(np.array(used), np.array(losses), np.array(smoothed), diverged)
+
+
+def _sweep(start_lr, end_lr, num_steps) -> np.ndarray:
+    """``num_steps`` rates spaced evenly in log from ``start_lr`` to ``end_lr``."""
+    start_lr = check_positive_number(start_lr, "start_lr")
+    end_lr = check_positive_number(end_lr, "end_lr")
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr must exceed start_lr, got {start_lr} and {end_lr}")
+    return np.geomspace(start_lr, end_lr, check_positive_int(num_steps, "num_steps"))
+
+
+def _check_range(optimizer, lrs, beta, diverge_factor) -> np.ndarray:
+    """Check :func:`range_test`'s arguments; return the rates as an array."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    lrs = np.asarray(lrs, dtype=float).reshape(-1)
+    if lrs.size < 2 or not np.all(np.isfinite(lrs)) or (lrs <= 0).any():
+        raise ValueError("lrs must hold at least 2 positive finite rates")
+    if (np.diff(lrs) <= 0).any():
+        raise ValueError("lrs must be strictly increasing")
+    check_beta(beta, "beta")
+    if check_positive_number(diverge_factor, "diverge_factor") <= 1:
+        raise ValueError(f"diverge_factor must exceed 1, got {diverge_factor}")
+    return lrs

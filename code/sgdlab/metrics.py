@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int, check_xy
+from ._checks import check_batch_size, check_positive_int, check_positive_number, check_xy
 from .batching import epoch_batches
 
 
@@ -161,14 +161,6 @@ SERIES_COEFFICIENTS = (1.0, -1 / 4, 1 / 32, 5 / 128, -21 / 2048, -399 / 8192)
 _SERIES_FROM = 200
 
 
-def _check_sigma(sigma: float) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive finite number, got {sigma}")
-    return float(sigma)
-
-
 def _check_batch_sizes(b) -> np.ndarray:
     """Batch sizes as a float array, after checking they are integers ≥ 1."""
     arr = np.asarray(b)
@@ -208,7 +200,7 @@ def expected_batch_rmse(sigma: float, b) -> float | np.ndarray:
         only differences of their logarithms, and for large ``b`` the
         six-term asymptotic series is used.
     """
-    sigma = _check_sigma(sigma)
+    sigma = check_positive_number(sigma, "sigma")
     bb = _check_batch_sizes(b)
     small = bb < _SERIES_FROM
     ratio = np.empty_like(bb)
@@ -235,7 +227,7 @@ def batch_rmse_series(sigma: float, b, terms: int = 4) -> float | np.ndarray:
     σ(1 − 1/(4b) + 1/(32b²) + 5/(128b³) − 21/(2048b⁴) − 399/(8192b⁵)):
     ``terms=1`` gives σ, ``terms=2`` adds −σ/(4b), and so on up to 6.
     """
-    sigma = _check_sigma(sigma)
+    sigma = check_positive_number(sigma, "sigma")
     bb = _check_batch_sizes(b)
     if isinstance(terms, bool) or not isinstance(terms, numbers.Integral):
         raise ValueError(f"terms must be an integer from 1 to 6, got {terms!r}")
@@ -251,7 +243,7 @@ def batch_rmse_spread(sigma: float, b) -> float | np.ndarray:
     spread is σ·sqrt(1 − c_b²) with c_b = E[RMSE_b]/σ; for large b it is close
     to σ/sqrt(2b).
     """
-    sigma = _check_sigma(sigma)
+    sigma = check_positive_number(sigma, "sigma")
     c = np.asarray(expected_batch_rmse(1.0, b))
     return _as_output(sigma * np.sqrt(np.maximum(1.0 - c * c, 0.0)), b)
 

@@ -10,14 +10,18 @@ PyTorch's autograd, to show its mechanics. Parameters are always ordered
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int, check_positive_number
+from ._checks import (
+    check_batch_size,
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+)
 from .batching import endless_batches
 from .metrics import first_reached
 
@@ -51,8 +55,7 @@ def make_line_data(
     n = check_positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be at least 2 to fit a line, got {n}")
-    if not (isinstance(noise, numbers.Real) and noise >= 0 and np.isfinite(noise)):
-        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    check_non_negative_number(noise, "noise")
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=n)
     y = slope * x + intercept + rng.normal(0.0, noise, size=n)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_positive_int
-from .metrics import _check_sigma, expected_batch_rmse
+from ._checks import check_positive_int, check_positive_number
+from .metrics import expected_batch_rmse
 
 #: Largest number of normal draws held in memory at once.
 _CHUNK = 2_000_000
@@ -68,7 +68,7 @@ def simulate_batch_rmse(
     numbers at once. One ``numpy.random.Generator`` seeded with ``seed`` serves
     all batch sizes in order, so the result repeats exactly.
     """
-    sigma = _check_sigma(sigma)
+    sigma = check_positive_number(sigma, "sigma")
     n_batches = check_positive_int(n_batches, "n_batches")
     if n_batches < 2:
         raise ValueError("n_batches must be at least 2 to estimate a standard error")

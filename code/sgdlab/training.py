@@ -26,7 +26,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int, check_xy
+from ._checks import check_batch_size, check_positive_int, check_positive_number, check_xy
 from .batching import epoch_batches
 from .metrics import EpochRMSE
 
@@ -311,8 +311,7 @@ def train_until_converged(
     batch_size = len(X) if batch_size is None else check_batch_size(batch_size, len(X))
     patience = check_positive_int(patience, "patience")
     max_epochs = check_positive_int(max_epochs, "max_epochs")
-    if not (isinstance(rel_tol, (int, float)) and math.isfinite(rel_tol) and rel_tol > 0):
-        raise ValueError(f"rel_tol must be a positive number, got {rel_tol!r}")
+    rel_tol = check_positive_number(rel_tol, "rel_tol")
     optimizer = optimizer if optimizer is not None else _default_optimizer(model)
     generator = torch.Generator().manual_seed(seed)
     history = History(batch_size)
