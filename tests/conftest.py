@@ -13,6 +13,11 @@ import torch
 matplotlib.use("Agg")
 torch.set_num_threads(1)
 
+# The site's Sphinx extensions (_ext/) and tools (tools/) live outside the
+# package; tests import them by their module names.
+for _folder in ("_ext", "tools"):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _folder))
+
 
 @pytest.fixture(scope="session")
 def boston():
@@ -27,9 +32,15 @@ def headline(boston):
     from sgdlab.models import make_mlp
     from sgdlab.training import train
 
-    full = train(make_mlp(boston.n_features, seed=12345), boston.X, boston.y, epochs=300)
+    full = train(
+        make_mlp(boston.n_features, seed=12345), boston.X, boston.y, epochs=300
+    )
     mini = train(
-        make_mlp(boston.n_features, seed=12345), boston.X, boston.y, epochs=300, batch_size=50
+        make_mlp(boston.n_features, seed=12345),
+        boston.X,
+        boston.y,
+        epochs=300,
+        batch_size=50,
     )
     return full, mini
 
@@ -46,7 +57,9 @@ def build():
     """
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )
     log = result.stdout + result.stderr
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "test-build.log").write_text(log)

@@ -21,7 +21,9 @@ def data():
 
 
 def _spec(animation):
-    payload = re.search(r'<script type="application/json">(.*?)</script>', animation.html, re.S)
+    payload = re.search(
+        r'<script type="application/json">(.*?)</script>', animation.html, re.S
+    )
     return json.loads(payload.group(1).replace("<\\/", "</"))
 
 
@@ -40,15 +42,19 @@ def test_every_step_is_a_frame_by_default(data):
 
 @pytest.mark.parametrize("frames", [2, 10, 30])
 def test_requested_frames(data, frames):
-    anim = animate_descent(data, {"GD": descend(data, steps=100)}, description=DESCRIPTION,
-                           frames=frames)  # fmt: skip
+    anim = animate_descent(
+        data, {"GD": descend(data, steps=100)}, description=DESCRIPTION, frames=frames
+    )
     spec = _spec(anim)
     assert anim.n_frames == frames == len(spec["frames"])
     assert spec["frames"][0] == 0 and spec["frames"][-1] == 100
 
 
 def test_several_runs_and_weight_budget(data):
-    runs = {f"batch {b}": descend(data, batch_size=b, seed=1) for b in (1, 2, 4, 8, 16, 32, 64)}
+    runs = {
+        f"batch {b}": descend(data, batch_size=b, seed=1)
+        for b in (1, 2, 4, 8, 16, 32, 64)
+    }
     anim = animate_descent(data, runs, description=DESCRIPTION, zoom=0.6)
     spec = _spec(anim)
     assert [r["label"] for r in spec["runs"]] == list(runs)
@@ -66,7 +72,10 @@ def test_divergent_runs_stay_valid_json(data):
 
 def test_text_alternative_is_carried(data):
     anim = animate_descent(data, {"GD": descend(data)}, description=DESCRIPTION)
-    assert f'alt="{DESCRIPTION}"' in anim.html and f'aria-label="{DESCRIPTION}"' in anim.html
+    assert (
+        f'alt="{DESCRIPTION}"' in anim.html
+        and f'aria-label="{DESCRIPTION}"' in anim.html
+    )
 
 
 def test_final_frame_draws_the_last_state(data):

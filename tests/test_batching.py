@@ -15,7 +15,9 @@ from torch.utils.data import DataLoader, TensorDataset
 @given(n=st.integers(1, 300), data=st.data(), shuffle=st.booleans())
 def test_an_epoch_uses_every_row_once(n, data, shuffle):
     b = data.draw(st.integers(1, n))
-    batches = list(epoch_batches(n, b, shuffle=shuffle, generator=torch.Generator().manual_seed(3)))
+    batches = list(
+        epoch_batches(n, b, shuffle=shuffle, generator=torch.Generator().manual_seed(3))
+    )
     assert len(batches) == math.ceil(n / b) == n_batches(n, b)
     assert [len(x) for x in batches] == batch_lengths(n, b)
     assert all(len(x) == b for x in batches[:-1])
@@ -37,10 +39,15 @@ def test_every_epoch_draws_a_new_permutation():
 def test_same_batches_as_dataloader_with_shuffle(n, b):
     rows = torch.arange(n)
     loader = DataLoader(
-        TensorDataset(rows), batch_size=b, shuffle=True, generator=torch.Generator().manual_seed(42)
+        TensorDataset(rows),
+        batch_size=b,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(42),
     )
     ours = torch.Generator().manual_seed(42)
-    for _ in range(3):  # several epochs: each draws a fresh permutation from the generator
+    for _ in range(
+        3
+    ):  # several epochs: each draws a fresh permutation from the generator
         expected = [batch[0].tolist() for batch in loader]
         got = [x.tolist() for x in epoch_batches(n, b, shuffle=True, generator=ours)]
         assert got == expected

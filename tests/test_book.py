@@ -4,7 +4,7 @@ One build (``jupyter-book build . --all -W -n --keep-going``): a failing cell,
 a warning or a broken reference fails it. ``--all`` makes Sphinx re-read every
 page, so a warning in a page that did not change is still reported; the
 execution cache still spares re-running unchanged chapters (and
-``sgdlab.sphinxext`` empties it when code/ or data/ changed).
+``_ext/sgdlab_cache.py`` empties it when code/ or data/ changed).
 
 The other tests read what that build wrote and check the book's promises:
 glued numbers equal what ``sgdlab`` computes, every figure has alt text and a
@@ -44,14 +44,21 @@ def test_strict_build_succeeds_without_warnings(build):
     problems = [
         line
         for line in log.splitlines()
-        if re.search(r"WARNING|ERROR|Traceback", line) and not line.startswith("[IPKernelApp]")
+        if re.search(r"WARNING|ERROR|Traceback", line)
+        and not line.startswith("[IPKernelApp]")
     ]
     assert not problems, "\n".join(problems)
-    assert not list((HTML / "reports").glob("**/*.log")), "execution reports left behind"
+    assert not list((HTML / "reports").glob("**/*.log")), (
+        "execution reports left behind"
+    )
 
 
 def _pages():
-    return [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_")]
+    return [
+        p
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).parts[0].startswith("_")
+    ]
 
 
 def _glue(chapter):
@@ -73,13 +80,17 @@ def test_every_image_has_alt_text(build):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_figures_are_numbered_captioned_and_drawn(build, chapter):
     html = (HTML / "book" / f"{chapter}.html").read_text()
-    figures = re.findall(r'<figure[^>]*id="(fig-[^"]+)"[^>]*>(.*?)</figure>', html, re.S)
+    figures = re.findall(
+        r'<figure[^>]*id="(fig-[^"]+)"[^>]*>(.*?)</figure>', html, re.S
+    )
     assert len(figures) >= 3
     for name, body in figures:
         assert "<figcaption>" in body, name
         img = re.search(r'<img[^>]+alt="([^"]+)"[^>]+src="[^"]+\.svg"', body)
         assert img, f"{name} has no image with alt text"
-        assert len(img.group(1)) > 60, f"{name}: alt text too short to describe the figure"
+        assert len(img.group(1)) > 60, (
+            f"{name}: alt text too short to describe the figure"
+        )
         assert 'class="caption-number"' in body, f"{name} is not numbered"
 
 
@@ -94,9 +105,15 @@ def test_no_glue_is_missing(build, chapter):
 def test_chapter1_numbers_are_what_sgdlab_computes(build, headline):
     glue = _glue("epochs-and-minibatches")
     full, mini = headline
-    assert int(glue["ch1-mini-reached"]["text/plain"]) == mini.epochs_to_reach(full.epoch_loss[-1])
-    assert float(glue["ch1-full-final"]["text/plain"]) == pytest.approx(full.epoch_loss[-1])
-    assert float(glue["ch1-mini-final"]["text/plain"]) == pytest.approx(mini.epoch_loss[-1])
+    assert int(glue["ch1-mini-reached"]["text/plain"]) == mini.epochs_to_reach(
+        full.epoch_loss[-1]
+    )
+    assert float(glue["ch1-full-final"]["text/plain"]) == pytest.approx(
+        full.epoch_loss[-1]
+    )
+    assert float(glue["ch1-mini-final"]["text/plain"]) == pytest.approx(
+        mini.epoch_loss[-1]
+    )
     assert int(glue["ch1-features"]["text/plain"]) == 12
     assert float(glue["ch1-acc-diff"]["text/plain"]) < 1e-12
 
@@ -108,7 +125,9 @@ def test_exercises_have_executed_solutions(build, chapter):
     solutions = re.findall(r'class="[^"]*\bsolution\b[^"]*\bdropdown\b', html)
     assert len(exercises) >= 3 and len(solutions) >= len(exercises)
     source = (ROOT / "book" / f"{chapter}.md").read_text()
-    solution_blocks = re.findall(r":::\{solution-start\}.*?:::\{solution-end\}", source, re.S)
+    solution_blocks = re.findall(
+        r":::\{solution-start\}.*?:::\{solution-end\}", source, re.S
+    )
     assert sum("{code-cell}" in block for block in solution_blocks) >= 1
 
 
@@ -120,7 +139,9 @@ def test_optimizer_chapters_state_what_sgdlab_computes(build):
     run = landscape.trajectory(
         landscape.pathological_loss, (-4.0, 5.0), lambda p: optim.GD(p, lr=1.0), 300
     )
-    assert float(glue["land-gd-1.0-final"]["text/plain"]) == pytest.approx(run.final_loss)
+    assert float(glue["land-gd-1.0-final"]["text/plain"]) == pytest.approx(
+        run.final_loss
+    )
     assert (
         float(glue["land-saddle-lo"]["text/plain"])
         < 0
@@ -128,16 +149,24 @@ def test_optimizer_chapters_state_what_sgdlab_computes(build):
     )
 
     glue = _glue("adaptive-optimizers")
-    assert float(glue["ad-rms-t1"]["text/plain"]) == pytest.approx(1 / (1 - 0.99) ** 0.5, rel=1e-6)
+    assert float(glue["ad-rms-t1"]["text/plain"]) == pytest.approx(
+        1 / (1 - 0.99) ** 0.5, rel=1e-6
+    )
     assert float(glue["ad-rms-t10"]["text/plain"]) == pytest.approx(
         (1 - 0.99**10) ** -0.5, rel=1e-6
     )
     assert float(glue["ad-adam-t1"]["text/plain"]) == pytest.approx(1.0, abs=1e-6)
-    assert float(glue["ad-adam-uncorrected"]["text/plain"]) == pytest.approx(0.1 / 0.001**0.5)
-    assert float(glue["ad-w-ratio"]["text/plain"]) == pytest.approx((1 - 0.01 * 0.1) ** 100)
+    assert float(glue["ad-adam-uncorrected"]["text/plain"]) == pytest.approx(
+        0.1 / 0.001**0.5
+    )
+    assert float(glue["ad-w-ratio"]["text/plain"]) == pytest.approx(
+        (1 - 0.01 * 0.1) ** 100
+    )
 
     glue = _glue("sgd-and-schedules")
-    assert 2.0 <= float(glue["lr-surface-min"]["text/plain"]) <= 2.5  # the plan's "about 2-2.5"
+    assert (
+        2.0 <= float(glue["lr-surface-min"]["text/plain"]) <= 2.5
+    )  # the plan's "about 2-2.5"
     assert float(glue["sched-buggy0"]["text/plain"]) == 1.5
 
 
@@ -149,7 +178,7 @@ def test_buttons_and_launch_links(build):
 
 
 def test_pages_are_light(build):
-    from sgdlab.pageweight import page_weight
+    from pageweight import page_weight
 
     for page in _pages():
         weight = page_weight(page)
@@ -167,7 +196,9 @@ def test_animations_are_in_the_page_with_their_controls(build):
         block = block[: block.index("</script>\n</div>")]
         assert "<button" in block and 'type="range"' in block
         # the panels' images are files (sgdlab_site takes them out of the HTML), lazy
-        assert re.search(r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="[^"]{40,}"', block)
+        assert re.search(
+            r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="[^"]{40,}"', block
+        )
         assert 'loading="lazy"' in block
 
 
@@ -175,14 +206,19 @@ def test_batch_size_chapter_states_what_sgdlab_computes(build):
     """Chapter 3's glued figures agree with each other and with the theory."""
     from sgdlab import models, step_time
 
-    glue = {k: float(v["text/plain"]) for k, v in _glue("batch-size-and-time").items()
-            if "text/plain" in v and re.fullmatch(r"-?[\d.e+-]+", v["text/plain"])}  # fmt: skip
+    glue = {
+        k: float(v["text/plain"])
+        for k, v in _glue("batch-size-and-time").items()
+        if "text/plain" in v and re.fullmatch(r"-?[\d.e+-]+", v["text/plain"])
+    }
     t0, t1 = glue["bt-t0-us"], glue["bt-t1-us"]
     assert glue["bt-balance"] == pytest.approx(t0 / t1, rel=1e-6)
     assert glue["bt-bstar"] == pytest.approx(
         step_time.optimal_batch_size(glue["bt-bnoise"], t0, t1), rel=1e-6
     )
-    assert glue["bt-bcrit"] == pytest.approx(glue["bt-emin"] / glue["bt-smin"], rel=1e-6)
+    assert glue["bt-bcrit"] == pytest.approx(
+        glue["bt-emin"] / glue["bt-smin"], rel=1e-6
+    )
     assert glue["bt-mflop-row"] == pytest.approx(
         step_time.flops_per_row(models.make_digit_mlp()) / 1e6
     )
@@ -221,9 +257,13 @@ def _toc_files():
 def _section_links(page: str, section_id: str) -> list[str]:
     """Internal pages linked from one section of a built page, in order."""
     html = (HTML / "book" / f"{page}.html").read_text()
-    match = re.search(rf'<section id="{section_id}">(.*?)(?=<section id=|</article>)', html, re.S)
+    match = re.search(
+        rf'<section id="{section_id}">(.*?)(?=<section id=|</article>)', html, re.S
+    )
     assert match, f"{page} has no section {section_id!r}"
-    hrefs = re.findall(r'<a class="reference internal" href="([^"#]+)\.html', match.group(1))
+    hrefs = re.findall(
+        r'<a class="reference internal" href="([^"#]+)\.html', match.group(1)
+    )
     return [Path(h).name for h in hrefs]
 
 
@@ -243,7 +283,9 @@ def test_what_comes_next_names_the_next_page_of_the_toc(build):
             f"but the next page of _toc.yml is {following}"
         )
         earlier = set(pages[: pages.index(chapter) + 1])
-        assert not earlier & set(links), f"{chapter}: 'What comes next' points backwards"
+        assert not earlier & set(links), (
+            f"{chapter}: 'What comes next' points backwards"
+        )
 
 
 def test_intro_lists_every_chapter_with_its_link(build):
@@ -264,11 +306,16 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     data = regression.make_line_data(seed=0)
     gd = regression.descend(data, (-1.0, 1.0), lr=0.1, steps=100)
     torch_gd = regression.descend_torch(data, (-1.0, 1.0), lr=0.1, steps=100)
-    assert float(glue["ch4-torch-gap"]["text/plain"]) >= np.abs(gd.thetas - torch_gd.thetas).max()
+    assert (
+        float(glue["ch4-torch-gap"]["text/plain"])
+        >= np.abs(gd.thetas - torch_gd.thetas).max()
+    )
     assert float(glue["ch4-torch-gap"]["text/plain"]) < 1e-12
 
     glue = _glue("adaptive-optimizers")
-    assert float(glue["ad-rms09-first"]["text/plain"]) == pytest.approx(0.1**-0.5, rel=1e-6)
+    assert float(glue["ad-rms09-first"]["text/plain"]) == pytest.approx(
+        0.1**-0.5, rel=1e-6
+    )
     assert float(glue["ad-rms099-first"]["text/plain"]) == pytest.approx(10.0, rel=1e-6)
     assert int(glue["ad-rms09-settled"]["text/plain"]) == 17
     assert int(glue["ad-rms099-settled"]["text/plain"]) == 175
@@ -277,7 +324,9 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     glue = _glue("epochs-and-minibatches")
     n = boston.n_rows
     assert float(glue["ch1-left-out"]["text/plain"]) == pytest.approx((1 - 1 / n) ** n)
-    ratio = float(glue["ch1-epoch-ratio"]["text/plain"])  # the headline seed is one of them
+    ratio = float(
+        glue["ch1-epoch-ratio"]["text/plain"]
+    )  # the headline seed is one of them
     assert float(glue["ch1-luck-ratio-lo"]["text/plain"]) <= ratio
     assert ratio <= float(glue["ch1-luck-ratio-hi"]["text/plain"])
     assert int(glue["ch1-buggy-epochs"]["text/plain"]) == 1
@@ -286,4 +335,6 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     assert float(glue["ch2-exact-100k"]["text/plain"]) == pytest.approx(
         float(metrics.expected_batch_rmse(100.0, 100_000))
     )
-    assert float(glue["ch2-mae-sim"]["text/plain"]) == pytest.approx((2 / np.pi) ** 0.5, abs=0.01)
+    assert float(glue["ch2-mae-sim"]["text/plain"]) == pytest.approx(
+        (2 / np.pi) ** 0.5, abs=0.01
+    )

@@ -70,7 +70,16 @@ def test_loop_equals_hand_written_sgd(digits):
     X, y = digits.X_train[:100], digits.y_train[:100]
     model = models.make_digit_mlp(seed=1)
     run = timed_training.train_classifier(
-        model, X, y, batch_size=32, lr=0.3, epochs=2, X_test=X, y_test=y, seed=7, evaluations=3
+        model,
+        X,
+        y,
+        batch_size=32,
+        lr=0.3,
+        epochs=2,
+        X_test=X,
+        y_test=y,
+        seed=7,
+        evaluations=3,
     )
     assert run.steps[-1] == 8 and run.examples[-1] == 200
     ref = models.make_digit_mlp(seed=1)
@@ -119,9 +128,13 @@ def test_loop_refuses_bad_arguments(digits):
         with pytest.raises(ValueError, match="batch_size"):
             timed_training.train_classifier(model, X, y, batch_size=bad, **kw)
     with pytest.raises(ValueError, match="lr"):
-        timed_training.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=-1, epochs=1)
+        timed_training.train_classifier(
+            model, X, y, batch_size=5, X_test=X, y_test=y, lr=-1, epochs=1
+        )
     with pytest.raises(ValueError, match="exactly one"):
-        timed_training.train_classifier(model, X, y, batch_size=5, X_test=X, y_test=y, lr=0.1)
+        timed_training.train_classifier(
+            model, X, y, batch_size=5, X_test=X, y_test=y, lr=0.1
+        )
     with pytest.raises(ValueError, match="int64"):
         timed_training.train_classifier(model, X, y.float(), batch_size=5, **kw)
     with pytest.raises(ValueError, match="batch_size"):
@@ -147,7 +160,9 @@ def test_step_time_fit_recovers_known_t0_t1():
     assert fit.t0 == pytest.approx(t0, rel=0.1)
     assert fit.t1 == pytest.approx(t1, rel=0.05)
     exact = step_time.fit_step_time(b, t0 + b * t1)
-    assert exact.t0 == pytest.approx(t0, rel=1e-9) and exact.t1 == pytest.approx(t1, rel=1e-9)
+    assert exact.t0 == pytest.approx(t0, rel=1e-9) and exact.t1 == pytest.approx(
+        t1, rel=1e-9
+    )
     assert exact.epoch_seconds(60000, 1000) == pytest.approx(60 * (t0 + 1000 * t1))
     assert exact.balance == pytest.approx(t0 / t1)
 
@@ -158,7 +173,9 @@ def test_step_time_fit_refuses_bad_input():
     with pytest.raises(ValueError, match="positive"):
         step_time.fit_step_time([1, 4], [0, 1e-3])
     with pytest.raises(ValueError, match="t0="):
-        step_time.fit_step_time([1, 2, 4], [3e-3, 2e-3, 1e-3])  # time falling with batch
+        step_time.fit_step_time(
+            [1, 2, 4], [3e-3, 2e-3, 1e-3]
+        )  # time falling with batch
 
 
 def test_optimal_batch_size_minimizes_the_model():
@@ -166,7 +183,9 @@ def test_optimal_batch_size_minimizes_the_model():
     grid = np.geomspace(1, 1e4, 100_001)
     total = (1 + b_noise / grid) * (t0 + grid * t1)
     best = grid[np.argmin(total)]
-    assert step_time.optimal_batch_size(b_noise, t0, t1) == pytest.approx(best, rel=1e-3)
+    assert step_time.optimal_batch_size(b_noise, t0, t1) == pytest.approx(
+        best, rel=1e-3
+    )
     with pytest.raises(ValueError, match="t1"):
         step_time.optimal_batch_size(30, 1e-4, 0)
 
@@ -180,14 +199,22 @@ def test_sweep_grid_and_refinement():
     with pytest.raises(ValueError, match="power of two"):
         batch_sweep.refine(96, 1000)
     # A convex cost with its minimum at 180 leads the procedure to 192.
-    sweep = batch_sweep.sweep_batch_sizes(lambda b: (math.log(b) - math.log(180)) ** 2, 60_000)
+    sweep = batch_sweep.sweep_batch_sizes(
+        lambda b: (math.log(b) - math.log(180)) ** 2, 60_000
+    )
     assert sweep.initial == [64, 128, 256, 512, 1024]
     assert sweep.refined == [96, 192] and sweep.best == 192
     assert sweep.batch_sizes == sorted(sweep.batch_sizes)
 
 
 def test_tune_lr_finds_the_grid_minimum_from_any_start():
-    steps = {0.25: 900.0, 0.5: 400.0, 1.0: 250.0, 2.0: 300.0, 4.0: None}  # never reached
+    steps = {
+        0.25: 900.0,
+        0.5: 400.0,
+        1.0: 250.0,
+        2.0: 300.0,
+        4.0: None,
+    }  # never reached
     calls = []
 
     class Fake:
@@ -249,7 +276,15 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="lr_lambda"):
         timed_training.train_classifier(
-            model, X, y, batch_size=32, lr=1.0, epochs=1, X_test=X, y_test=y, lr_lambda=3
+            model,
+            X,
+            y,
+            batch_size=32,
+            lr=1.0,
+            epochs=1,
+            X_test=X,
+            y_test=y,
+            lr_lambda=3,
         )
 
 
@@ -282,7 +317,9 @@ def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
     X, y = digits.X_test[:300], digits.y_test[:300]
     expected = timed_training.accuracy(net, X, y)
     assert 0.3 < expected < 1  # a trained but imperfect model: a real comparison
-    assert timed_training.per_sample_accuracy(net, X, y, no_grad=no_grad) == pytest.approx(expected)
+    assert timed_training.per_sample_accuracy(
+        net, X, y, no_grad=no_grad
+    ) == pytest.approx(expected)
 
 
 def test_per_sample_accuracy_checks_its_input(digits):

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sgdlab.data import BOSTON_COLUMNS, data_dir, load_boston, read_boston_table, standardize
+from sgdlab.data import (
+    BOSTON_COLUMNS,
+    data_dir,
+    load_boston,
+    read_boston_table,
+    standardize,
+)
 
 
 def test_shipped_table_has_506_rows_and_14_columns():

@@ -25,13 +25,17 @@ def _reference(global_batch, steps, dtype):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_two_gloo_workers_equal_one_big_batch(tmp_path, dtype):
-    result = distributed.launch(2, global_batch=64, steps=5, out=tmp_path / "r.json", dtype=dtype)
+    result = distributed.launch(
+        2, global_batch=64, steps=5, out=tmp_path / "r.json", dtype=dtype
+    )
     assert result["world_size"] == 2 and result["backend"] == "gloo"
     reference = _reference(64, 5, getattr(torch, dtype))
     assert distributed.max_difference(reference, result["parameters"]) < 1e-6
     # And the check can fail: fewer steps give different parameters.
     assert (
-        distributed.max_difference(_reference(64, 4, getattr(torch, dtype)), result["parameters"])
+        distributed.max_difference(
+            _reference(64, 4, getattr(torch, dtype)), result["parameters"]
+        )
         > 1e-4
     )
 

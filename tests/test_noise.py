@@ -12,7 +12,8 @@ from torch import nn
 
 
 @pytest.mark.parametrize(
-    ("d", "sigma", "u_norm", "seed"), [(10, 1.0, 1.0, 0), (5, 2.0, 0.5, 1), (20, 0.0, 1.0, 2)]
+    ("d", "sigma", "u_norm", "seed"),
+    [(10, 1.0, 1.0, 0), (5, 2.0, 0.5, 1), (20, 0.0, 1.0, 2)],
 )
 def test_estimator_matches_linear_regression_closed_form(d, sigma, u_norm, seed):
     """B_simple = (d + 1) + d sigma^2 / |u|^2 for x ~ N(0, I_d), within 10%."""
@@ -41,7 +42,9 @@ def test_estimator_matches_linear_regression_closed_form(d, sigma, u_norm, seed)
     assert est.b_simple == pytest.approx(exact, rel=0.10)
     # The two parts separately: |G|^2 = 4|u|^2 and tr(Sigma) for the mse loss (factor 2).
     assert est.gradient_sq == pytest.approx(4 * u_norm**2, rel=0.15)
-    assert est.trace == pytest.approx(4 * ((d + 1) * u_norm**2 + d * sigma**2), rel=0.10)
+    assert est.trace == pytest.approx(
+        4 * ((d + 1) * u_norm**2 + d * sigma**2), rel=0.10
+    )
 
 
 def test_two_batch_estimates_are_exact_on_expected_norms():
@@ -137,7 +140,13 @@ def test_measured_noise_scale_matches_per_example_gradients():
     exact = (total_sq / len(X) - g2) / g2  # tr(Σ) / |G|², Σ the population covariance
 
     estimate = noise.measure_noise_scale(
-        net, torch.nn.CrossEntropyLoss(), X.double(), y, b_small=32, b_big=1024, pairs=200,
+        net,
+        torch.nn.CrossEntropyLoss(),
+        X.double(),
+        y,
+        b_small=32,
+        b_big=1024,
+        pairs=200,
         estimator=noise.NoiseScaleEstimator(32, 1024, beta=0.995),
         generator=torch.Generator().manual_seed(1),
     ).b_simple

@@ -44,7 +44,10 @@ def _run(make, dtype=torch.float64, steps=300, seed=0):
 
 
 def _groups(w, v, lr_w, lr_v, wd):
-    return [{"params": [w], "lr": lr_w}, {"params": [v], "lr": lr_v, "weight_decay": wd}]
+    return [
+        {"params": [w], "lr": lr_w},
+        {"params": [v], "lr": lr_v, "weight_decay": wd},
+    ]
 
 
 BETA = 0.9
@@ -60,8 +63,12 @@ PAIRS = {
         ),
     ),
     "rmsprop": (
-        lambda w, v: optim.RMSProp(_groups(w, v, 0.01, 0.003, 0.1), beta=0.95, eps=1e-6),
-        lambda w, v: torch.optim.RMSprop(_groups(w, v, 0.01, 0.003, 0.1), alpha=0.95, eps=1e-6),
+        lambda w, v: optim.RMSProp(
+            _groups(w, v, 0.01, 0.003, 0.1), beta=0.95, eps=1e-6
+        ),
+        lambda w, v: torch.optim.RMSprop(
+            _groups(w, v, 0.01, 0.003, 0.1), alpha=0.95, eps=1e-6
+        ),
     ),
     # The two betas the book runs: 0.9 (the source chapter's) and 0.99 (torch's
     # default), each against torch.optim.RMSprop with alpha = beta.
@@ -75,7 +82,9 @@ PAIRS = {
     ),
     "adam": (
         lambda w, v: optim.Adam(_groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)),
-        lambda w, v: torch.optim.Adam(_groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)),
+        lambda w, v: torch.optim.Adam(
+            _groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)
+        ),
     ),
     "adamw": (
         lambda w, v: optim.AdamW(_groups(w, v, 0.01, 0.03, 0.2)),
@@ -202,7 +211,9 @@ def test_rmsprop_step_decay_on_the_test_surface_matches_torch(beta):
             (-4.0, 5.0),
             make,
             300,
-            make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 70, gamma=0.5),
+            make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(
+                opt, 70, gamma=0.5
+            ),
         )
 
     ours = run(lambda p: optim.RMSProp(p, lr=3.0, beta=beta))
@@ -222,7 +233,10 @@ def test_constant_gradient_step_lengths():
     """RMSProp's step is lr/sqrt(1-beta^t); Adam's is lr (bias correction)."""
     for cls, expected in [
         (optim.RMSProp, lambda t: (1 - 0.99**t) ** -0.5),
-        (lambda p, lr: optim.RMSProp(p, lr=lr, beta=0.9), lambda t: (1 - 0.9**t) ** -0.5),
+        (
+            lambda p, lr: optim.RMSProp(p, lr=lr, beta=0.9),
+            lambda t: (1 - 0.9**t) ** -0.5,
+        ),
         (optim.Adam, lambda t: 1.0),
     ]:
         w = torch.zeros(1, dtype=torch.float64, requires_grad=True)

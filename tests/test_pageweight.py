@@ -1,9 +1,9 @@
-"""Tests of sgdlab.pageweight on a small site written here."""
+"""Tests of tools/pageweight.py on a small site written here."""
 
 from __future__ import annotations
 
 import pytest
-from sgdlab.pageweight import css_loads, main, page_weight
+from pageweight import css_loads, main, page_weight
 
 
 def _site(tmp_path):
@@ -60,7 +60,7 @@ def test_command_line(tmp_path, capsys):
 
 
 def test_a_site_directory_lists_its_pages_and_total(tmp_path, capsys):
-    from sgdlab.pageweight import site_pages, site_weight
+    from pageweight import site_pages, site_weight
 
     page = _site(tmp_path)
     assert site_pages(tmp_path) == [page]  # _static holds no pages

@@ -27,7 +27,10 @@ def test_loss_vs_epochs_draws_one_curve_per_run_and_the_target():
     assert len(curves) == 2
     np.testing.assert_array_equal(curves[1].get_ydata(), [2.0, 1.0, 0.5])
     assert ax.get_yscale() == "log"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch of 506", "batch of 50"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "batch of 506",
+        "batch of 50",
+    ]
     assert any(t.get_text() == "epoch 2" for t in ax.texts)
     plt.close(fig)
 
@@ -41,8 +44,12 @@ def test_loss_vs_calls_is_log_log():
 
 
 def test_roughness_skips_zero_spread_on_log_axis():
-    r = Roughness(np.array([1, 2, 4]), np.ones(3), np.array([2.0, 1.0, 0.0]), np.array([4, 2, 1]))
-    fig = plotting.plot_roughness([r], ["file order"], reference=(np.arange(1, 5), np.ones(4)))
+    r = Roughness(
+        np.array([1, 2, 4]), np.ones(3), np.array([2.0, 1.0, 0.0]), np.array([4, 2, 1])
+    )
+    fig = plotting.plot_roughness(
+        [r], ["file order"], reference=(np.arange(1, 5), np.ones(4))
+    )
     spread = fig.axes[0].get_lines()[0]
     np.testing.assert_array_equal(spread.get_xdata(), [1, 2])
     plt.close(fig)
@@ -65,13 +72,18 @@ def test_chapter2_figures():
 
     b = np.array([1, 10, 100])
     fig = plotting.plot_rmse_ratio(b, np.array([0.8, 0.97, 0.997]), {"two": np.ones(3)})
-    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].get_legend().get_texts()) == 2
+    assert (
+        fig.axes[0].get_xscale() == "log"
+        and len(fig.axes[0].get_legend().get_texts()) == 2
+    )
     plt.close(fig)
     mc = simulate_batch_rmse(1.0, [1, 4], n_batches=100)
     fig = plotting.plot_monte_carlo(mc, np.array([0.8, 0.9]))
     assert len(fig.axes[0].get_legend().get_texts()) == 2
     plt.close(fig)
-    fig = plotting.plot_frozen_rmse(b, np.array([0.5, 0.6, 0.7]), np.full(3, 0.7), np.ones(3))
+    fig = plotting.plot_frozen_rmse(
+        b, np.array([0.5, 0.6, 0.7]), np.full(3, 0.7), np.ones(3)
+    )
     assert len(fig.axes[0].get_lines()) == 3
     plt.close(fig)
     reports = [RMSEReport(0.5, 0.6, 0.4), RMSEReport(0.9, 0.9, 0.85)]
@@ -86,8 +98,12 @@ def test_landscape_figures_draw_the_paths_they_are_given():
 
     w0 = w1 = np.linspace(-5, 5, 30)
     Z = landscape.evaluate_grid(landscape.pathological_loss, w0, w1)
-    run = landscape.trajectory(landscape.pathological_loss, (-4, 4), lambda p: optim.GD(p), 5)
-    fig = plotting.plot_contour_paths(w0, w1, Z, {"GD": run.points}, markers=[((0, -4.6), "min")])
+    run = landscape.trajectory(
+        landscape.pathological_loss, (-4, 4), lambda p: optim.GD(p), 5
+    )
+    fig = plotting.plot_contour_paths(
+        w0, w1, Z, {"GD": run.points}, markers=[((0, -4.6), "min")]
+    )
     ax = fig.axes[0]
     drawn = [line for line in ax.get_lines() if line.get_label() == "GD"]
     assert len(drawn) == 1 and np.allclose(drawn[0].get_xydata(), run.points)
@@ -96,7 +112,9 @@ def test_landscape_figures_draw_the_paths_they_are_given():
     fig = plotting.plot_surface_3d(w0, w1, Z)
     assert fig.axes[0].name == "3d"
     plt.close(fig)
-    result = lr_finder.RangeTest(np.geomspace(1e-3, 1, 5), np.arange(5.0), np.arange(5.0), False)
+    result = lr_finder.RangeTest(
+        np.geomspace(1e-3, 1, 5), np.arange(5.0), np.arange(5.0), False
+    )
     fig = plotting.plot_range_test(result, marks={"pick": 0.01}, stable_limit=0.5)
     assert fig.axes[0].get_xscale() == "log"
     plt.close(fig)

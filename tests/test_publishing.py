@@ -17,8 +17,12 @@ BINDER = ROOT / ".binder"
 
 def _chapters():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    return [f for f in files if (ROOT / f"{f}.md").read_text().startswith("---\njupytext")]
+    files = [toc["root"]] + [
+        c["file"] for part in toc["parts"] for c in part["chapters"]
+    ]
+    return [
+        f for f in files if (ROOT / f"{f}.md").read_text().startswith("---\njupytext")
+    ]
 
 
 def test_binder_installs_cpu_torch_jupytext_and_the_book():
@@ -28,7 +32,9 @@ def test_binder_installs_cpu_torch_jupytext_and_the_book():
     ]
     lines = [line for line in lines if line]
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
-    root_pin = re.search(r"^torch==(\S+)", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    root_pin = re.search(
+        r"^torch==(\S+)", (ROOT / "requirements.txt").read_text(), re.M
+    ).group(1)
     assert f"torch=={root_pin}+cpu" in lines, (
         "Binder's torch must be the CPU build of the same version"
     )
@@ -53,7 +59,9 @@ def test_binder_opens_chapters_as_notebooks_and_other_markdown_as_markdown(tmp_p
     assert "sgdlab notebooks --out _build/notebooks" in post_build
     assert (BINDER / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
 
-    spec = importlib.util.spec_from_file_location("make_notebooks", BINDER / "make_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_notebooks", BINDER / "make_notebooks.py"
+    )
     make_notebooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_notebooks)
     book = tmp_path / "book"
@@ -64,13 +72,18 @@ def test_binder_opens_chapters_as_notebooks_and_other_markdown_as_markdown(tmp_p
     for path in written:
         notebook = json.loads(path.read_text())
         assert notebook["metadata"]["kernelspec"]["name"] == "python3"
-        markdown = "".join("".join(c["source"]) for c in notebook["cells"]
-                           if c["cell_type"] == "markdown")  # fmt: skip
+        markdown = "".join(
+            "".join(c["source"])
+            for c in notebook["cells"]
+            if c["cell_type"] == "markdown"
+        )
         assert "{download}" not in markdown, path.name
         targets = re.findall(r"\]\((\.\./_build/notebooks/[^)]+)\)", markdown)
         assert len(targets) >= 2, f"{path.name}: student and instructor links {targets}"
         for target in targets:
-            assert (book / target).resolve().is_file(), f"{path.name}: dead link {target}"
+            assert (book / target).resolve().is_file(), (
+                f"{path.name}: dead link {target}"
+            )
     plain = [p for p in book.glob("*.md") if not make_notebooks.is_chapter(p)]
     assert plain and not any(p.with_suffix(".ipynb").exists() for p in plain)
 
@@ -90,7 +103,9 @@ def test_launch_buttons_are_configured_for_binder_and_jupyterlab_only():
     launch = config["launch_buttons"]
     assert launch["binderhub_url"] == "https://mybinder.org"
     assert launch["notebook_interface"] == "jupyterlab"
-    assert not launch.get("colab_url"), "Colab cannot open .md chapters; offer it only with .ipynb"
+    assert not launch.get("colab_url"), (
+        "Colab cannot open .md chapters; offer it only with .ipynb"
+    )
 
 
 def test_licence_and_citation():

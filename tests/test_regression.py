@@ -35,7 +35,8 @@ def test_gradient_is_the_derivative(data):
     theta = np.array([0.7, 4.2])
     eps = 1e-6
     numeric = [
-        (mse(theta + eps * e, data) - mse(theta - eps * e, data)) / (2 * eps) for e in np.eye(2)
+        (mse(theta + eps * e, data) - mse(theta - eps * e, data)) / (2 * eps)
+        for e in np.eye(2)
     ]
     np.testing.assert_allclose(mse_gradient(theta, data), numeric, rtol=1e-6)
 
@@ -68,7 +69,9 @@ def test_sgd_batches_are_epochs_without_replacement(data):
     assert sizes == [16] * 6 + [4] + [16] * 6 + [4]
     for epoch in (path.batches[:7], path.batches[7:]):
         assert sorted(np.concatenate(epoch).tolist()) == list(range(100))
-    assert not np.array_equal(np.concatenate(path.batches[:7]), np.concatenate(path.batches[7:]))
+    assert not np.array_equal(
+        np.concatenate(path.batches[:7]), np.concatenate(path.batches[7:])
+    )
 
 
 def test_gd_converges_to_least_squares(data):
@@ -108,7 +111,10 @@ def test_measurements(data):
     assert big.divergence_step() is not None and big.losses[-1] > 10 * big.losses[0]
     small = descend(data, lr=0.01, steps=100, batch_size=16, seed=1)
     assert small.divergence_step() is None and small.losses[-1] > 5 * gd.losses[-1]
-    jit = {b: np.hypot(*descend(data, steps=100, batch_size=b, seed=1).jitter(30)) for b in (1, 64)}
+    jit = {
+        b: np.hypot(*descend(data, steps=100, batch_size=b, seed=1).jitter(30))
+        for b in (1, 64)
+    }
     assert jit[1] > 5 * jit[64] > 5 * np.hypot(*gd.jitter(30))
 
 
@@ -145,8 +151,9 @@ def test_bad_data_arguments():
 
 def test_normalized_steps_have_length_lr_and_follow_the_gradient():
     data = regression.make_line_data(200, slope=3.0, intercept=-1.0, noise=0.05, seed=0)
-    path = regression.descend(data, (-4.0, -4.0), lr=0.5, steps=5, batch_size=4,
-                              normalize=True, seed=1)  # fmt: skip
+    path = regression.descend(
+        data, (-4.0, -4.0), lr=0.5, steps=5, batch_size=4, normalize=True, seed=1
+    )
     steps = np.diff(path.thetas, axis=0)
     assert np.allclose(np.linalg.norm(steps, axis=1), 0.5)
     for k in range(5):
@@ -169,7 +176,9 @@ def test_torch_loop_equals_numpy_gradient_descent(data):
 @pytest.mark.parametrize("batch_size", [1, 16, 64])
 def test_torch_loop_replays_an_sgd_run(data, batch_size):
     numpy_path = descend(data, lr=0.05, steps=60, batch_size=batch_size, seed=3)
-    torch_path = regression.descend_torch(data, lr=0.05, steps=60, batches=numpy_path.batches)
+    torch_path = regression.descend_torch(
+        data, lr=0.05, steps=60, batches=numpy_path.batches
+    )
     np.testing.assert_allclose(torch_path.thetas, numpy_path.thetas, rtol=0, atol=1e-12)
     assert torch_path.batch_size == numpy_path.batch_size
 

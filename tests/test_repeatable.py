@@ -40,7 +40,8 @@ def _outputs(nb) -> tuple[list[tuple[int, str, str]], dict[str, dict[str, str]]]
             if scrap:
                 prefix = scrap["mime_prefix"]
                 glued[scrap["name"]] = {
-                    mime.removeprefix(prefix): _text(value) for mime, value in out["data"].items()
+                    mime.removeprefix(prefix): _text(value)
+                    for mime, value in out["data"].items()
                 }
             elif out["output_type"] == "stream":
                 # A kernel may send one print in several messages; join them,
@@ -69,7 +70,10 @@ def _execute(chapter: str):
 
     nb = jupytext.read(ROOT / "book" / f"{chapter}.md")
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": ROOT / "book"}}
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": ROOT / "book"}},
     )
     client.execute()
     return _outputs(nb)
@@ -80,7 +84,9 @@ def test_a_chapter_executed_twice_and_built_gives_identical_outputs(build, chapt
     shown, glued = _execute(chapter)
     shown_again, glued_again = _execute(chapter)
 
-    assert len(shown) == len(shown_again), "the two executions displayed different outputs"
+    assert len(shown) == len(shown_again), (
+        "the two executions displayed different outputs"
+    )
     for (cell, mime, a), (_, mime_b, b) in zip(shown, shown_again, strict=True):
         assert mime == mime_b, f"code cell {cell}: {mime} vs {mime_b}"
         assert a == b, f"code cell {cell}: the {mime} output differs between executions"
@@ -96,5 +102,7 @@ def test_a_chapter_executed_twice_and_built_gives_identical_outputs(build, chapt
     figures = 0
     for name, data in built.items():
         assert data == glued[name], f"glued {name!r} differs from the build's"
-        figures += "image/svg+xml" in data or "sgdlab-animation" in data.get("text/html", "")
+        figures += "image/svg+xml" in data or "sgdlab-animation" in data.get(
+            "text/html", ""
+        )
     assert figures >= 3, "the chapter should have figures to compare"

@@ -28,8 +28,17 @@ from sgdlab.simulation import simulate_batch_rmse, z_scores
 from sgdlab.training import evaluate_loss
 
 # σ = 100: the values the chapter and the content plan quote.
-TABLE = {1: 79.789, 2: 88.623, 3: 92.132, 5: 95.153, 9: 97.266, 10: 97.535,
-         100: 99.750, 1000: 99.975, 10000: 99.9975}  # fmt: skip
+TABLE = {
+    1: 79.789,
+    2: 88.623,
+    3: 92.132,
+    5: 95.153,
+    9: 97.266,
+    10: 97.535,
+    100: 99.750,
+    1000: 99.975,
+    10000: 99.9975,
+}
 
 
 @pytest.mark.parametrize("b, value", TABLE.items())
@@ -42,8 +51,12 @@ def test_exact_values_at_sigma_100(b, value):
 
 def test_closed_forms_for_small_batches():
     # Γ(1)/Γ(1/2) = 1/sqrt(π); Γ(3/2)/Γ(1) = sqrt(π)/2; Γ(2)/Γ(3/2) = 2/sqrt(π)
-    assert expected_batch_rmse(1.0, 1) == pytest.approx(math.sqrt(2 / math.pi), rel=1e-14)
-    assert expected_batch_rmse(1.0, 2) == pytest.approx(math.sqrt(math.pi) / 2, rel=1e-14)
+    assert expected_batch_rmse(1.0, 1) == pytest.approx(
+        math.sqrt(2 / math.pi), rel=1e-14
+    )
+    assert expected_batch_rmse(1.0, 2) == pytest.approx(
+        math.sqrt(math.pi) / 2, rel=1e-14
+    )
     assert expected_batch_rmse(1.0, 3) == pytest.approx(
         math.sqrt(2 / 3) * 2 / math.sqrt(math.pi), rel=1e-14
     )
@@ -53,7 +66,9 @@ def test_vectorized_array_in_array_out():
     b = np.array(list(TABLE))
     out = expected_batch_rmse(100.0, b)
     assert isinstance(out, np.ndarray) and out.shape == b.shape
-    np.testing.assert_allclose(out, [expected_batch_rmse(100.0, int(k)) for k in b], rtol=1e-15)
+    np.testing.assert_allclose(
+        out, [expected_batch_rmse(100.0, int(k)) for k in b], rtol=1e-15
+    )
     assert isinstance(expected_batch_rmse(100.0, 5), float)
     grid = np.arange(12).reshape(3, 4) + 1
     assert expected_batch_rmse(1.0, grid).shape == (3, 4)
@@ -106,7 +121,9 @@ def test_series_explicit_terms():
     assert batch_rmse_series(1.0, 10, terms=1) == 1.0
     assert batch_rmse_series(2.0, 10, terms=2) == pytest.approx(2 * (1 - 1 / 40))
     assert batch_rmse_series(1.0, 10, terms=3) == pytest.approx(1 - 1 / 40 + 1 / 3200)
-    assert batch_rmse_series(1.0, 10, terms=4) == pytest.approx(1 - 1 / 40 + 1 / 3200 + 5 / 128000)
+    assert batch_rmse_series(1.0, 10, terms=4) == pytest.approx(
+        1 - 1 / 40 + 1 / 3200 + 5 / 128000
+    )
 
 
 def test_spread_matches_scipy_and_large_b_limit():
@@ -156,7 +173,9 @@ def test_bad_series_terms():
 )
 def test_mean_of_batch_rmses_never_exceeds_epoch_rmse(n_batches, b, data):
     errors = data.draw(
-        arrays(np.float64, (n_batches, b), elements=st.floats(-1e3, 1e3, allow_nan=False))
+        arrays(
+            np.float64, (n_batches, b), elements=st.floats(-1e3, 1e3, allow_nan=False)
+        )
     )
     batch_rmse = np.sqrt((errors**2).mean(axis=1))
     epoch_rmse = math.sqrt((errors**2).mean())
@@ -167,7 +186,9 @@ def test_mean_of_batch_rmses_never_exceeds_epoch_rmse(n_batches, b, data):
 
 def test_equality_when_all_batches_have_the_same_mse():
     errors = np.array([[3.0, -4.0], [5.0, 0.0], [0.0, -5.0]])  # every batch MSE is 12.5
-    assert np.sqrt((errors**2).mean(axis=1)).mean() == pytest.approx(math.sqrt((errors**2).mean()))
+    assert np.sqrt((errors**2).mean(axis=1)).mean() == pytest.approx(
+        math.sqrt((errors**2).mean())
+    )
 
 
 # --- Monte Carlo ---------------------------------------------------------------
@@ -177,7 +198,9 @@ def test_monte_carlo_agrees_within_4_standard_errors():
     mc = simulate_batch_rmse(100.0, list(TABLE), n_batches=20_000, seed=11)
     assert np.all(np.abs(mc.z) < 4), mc.z
     # its spread agrees with the exact spread, and the s.e. is spread/sqrt(n)
-    np.testing.assert_allclose(mc.std, batch_rmse_spread(100.0, mc.batch_sizes), rtol=0.05)
+    np.testing.assert_allclose(
+        mc.std, batch_rmse_spread(100.0, mc.batch_sizes), rtol=0.05
+    )
     np.testing.assert_allclose(mc.sem, mc.std / math.sqrt(20_000))
 
 
@@ -266,7 +289,11 @@ def test_frozen_model_average_of_batch_rmses_rises_with_batch_size(boston):
     """The chapter's real-data claim: biased low for small batches, exact for one."""
     model = make_mlp(12)
     full = math.sqrt(evaluate_loss(model, boston.X, boston.y, "mean"))
-    means = [batch_rmses(model, boston.X, boston.y, b)[0].mean() for b in (1, 22, 253, 506)]
-    assert means[0] < means[1] < full  # 22 and 253 divide 506: equal batches, theorem applies
+    means = [
+        batch_rmses(model, boston.X, boston.y, b)[0].mean() for b in (1, 22, 253, 506)
+    ]
+    assert (
+        means[0] < means[1] < full
+    )  # 22 and 253 divide 506: equal batches, theorem applies
     assert means[2] <= full + 1e-9
     assert means[3] == pytest.approx(full, rel=1e-6)

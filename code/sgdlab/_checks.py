@@ -94,7 +94,9 @@ def check_xy(X: torch.Tensor, y: torch.Tensor) -> None:
         if t.shape[0] == 0:
             raise ValueError(f"{name} is empty: it has no rows")
         if not torch.isfinite(t).all():
-            raise ValueError(f"{name} contains NaN or infinite values: clean the data first")
+            raise ValueError(
+                f"{name} contains NaN or infinite values: clean the data first"
+            )
     if X.shape[0] != y.shape[0]:
         raise ValueError(
             f"X and y must have the same number of rows, got {X.shape[0]} and {y.shape[0]}"

@@ -34,7 +34,9 @@ def initial_grid(n_rows: int, width: int = 2) -> list[int]:
     n_rows = check_positive_int(n_rows, "n_rows")
     width = check_non_negative_int(width, "width")
     centre = round(math.log2(math.sqrt(n_rows)))
-    return [2**k for k in range(centre - width, centre + width + 1) if 1 <= 2**k <= n_rows]
+    return [
+        2**k for k in range(centre - width, centre + width + 1) if 1 <= 2**k <= n_rows
+    ]
 
 
 def refine(best: int, n_rows: int) -> list[int]:
@@ -43,7 +45,9 @@ def refine(best: int, n_rows: int) -> list[int]:
     n_rows = check_positive_int(n_rows, "n_rows")
     best = check_batch_size(best, n_rows)
     if best & (best - 1):
-        raise ValueError(f"best must be a power of two from the initial grid, got {best}")
+        raise ValueError(
+            f"best must be a power of two from the initial grid, got {best}"
+        )
     return [b for b in (3 * best // 4, 3 * best // 2) if 1 <= b <= n_rows and b != best]
 
 
@@ -74,7 +78,9 @@ def sweep_batch_sizes(
     seconds to reach a target accuracy (``None`` if never reached).
     """
     if not callable(measure):
-        raise ValueError("measure must be a function of the batch size returning a number")
+        raise ValueError(
+            "measure must be a function of the batch size returning a number"
+        )
     values: dict[int, float | None] = {}
     initial = initial_grid(n_rows, width)
     for b in initial:
@@ -134,7 +140,9 @@ def tune_lr(
     best = i
     for direction in (1, -1):
         j = best
-        while 0 <= j + direction < len(grid) and steps_at(j + direction) < steps_at(best):
+        while 0 <= j + direction < len(grid) and steps_at(j + direction) < steps_at(
+            best
+        ):
             j += direction
             best = j
     if math.isinf(steps_at(best)):

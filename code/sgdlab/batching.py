@@ -39,7 +39,9 @@ def batch_lengths(n_rows: int, batch_size: int) -> list[int]:
     return [min(batch_size, n_rows - i * batch_size) for i in range(count)]
 
 
-def dataloader_permutation(n_rows: int, generator: torch.Generator | None) -> torch.Tensor:
+def dataloader_permutation(
+    n_rows: int, generator: torch.Generator | None
+) -> torch.Tensor:
     """The order in which ``DataLoader(..., shuffle=True)`` visits ``n_rows`` rows.
 
     Per epoch, torch 2.13's DataLoader draws three things from its generator:

@@ -19,9 +19,21 @@ from ._checks import check_positive_int
 
 #: The columns of ``data/boston-house-prices.csv``, in order.
 BOSTON_COLUMNS = (
-    "CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE",
-    "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT", "MEDV",
-)  # fmt: skip
+    "CRIM",
+    "ZN",
+    "INDUS",
+    "CHAS",
+    "NOX",
+    "RM",
+    "AGE",
+    "DIS",
+    "RAD",
+    "TAX",
+    "PTRATIO",
+    "B",
+    "LSTAT",
+    "MEDV",
+)
 BOSTON_FILE = "boston-house-prices.csv"
 BOSTON_TARGET = "MEDV"
 
@@ -109,7 +121,9 @@ def read_boston_table(path: str | os.PathLike | None = None) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{path} is empty: expected a header row and 506 data rows") from None
+        raise ValueError(
+            f"{path} is empty: expected a header row and 506 data rows"
+        ) from None
     except pd.errors.ParserError as exc:
         raise ValueError(f"{path} is not a well-formed CSV file: {exc}") from None
     missing = [c for c in BOSTON_COLUMNS if c not in frame.columns]
@@ -147,7 +161,9 @@ def standardize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[0] < 2:
-        raise ValueError(f"standardize needs a 2-D array with at least 2 rows, got {values.shape}")
+        raise ValueError(
+            f"standardize needs a 2-D array with at least 2 rows, got {values.shape}"
+        )
     mean = values.mean(axis=0)
     std = values.std(axis=0)
     constant = np.flatnonzero(std == 0)
@@ -188,7 +204,9 @@ def load_boston(
         ``y`` of shape ``(506, 1)`` holding ``MEDV``.
     """
     frame = read_boston_table(path)
-    features = [c for c in BOSTON_COLUMNS if c != BOSTON_TARGET and not (drop_b and c == "B")]
+    features = [
+        c for c in BOSTON_COLUMNS if c != BOSTON_TARGET and not (drop_b and c == "B")
+    ]
     values = frame.loc[:, features + [BOSTON_TARGET]].to_numpy(dtype=float)
     mean = std = None
     if standardized:
@@ -272,7 +290,12 @@ def read_digit_table(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise FileNotFoundError(f"digit file not found: {path}")
     try:
         table = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except (
+        ValueError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+    ) as err:
         raise ValueError(f"{path} is not a table of numbers: {err}") from None
     if table.shape[1] != MNIST_PIXELS + 1 or table.shape[0] == 0:
         raise ValueError(
@@ -309,7 +332,9 @@ def load_digits(
         Seed of the split.
     """
     if isinstance(test_fraction, bool) or not 0 < float(test_fraction) < 1:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
+        raise ValueError(
+            f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}"
+        )
     path = Path(path) if path is not None else mnist_5k_path()
     pixels, labels = read_digit_table(path)
     rng = np.random.default_rng(seed)
@@ -326,7 +351,9 @@ def load_digits(
     return DigitData(X[train], y[train], X[test], y[test], str(path))
 
 
-def mnist_shaped(n_rows: int = 60_000, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def mnist_shaped(
+    n_rows: int = 60_000, *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random tensors shaped like the MNIST training set, for timing only.
 
     Time per step does not depend on the pixel values, so chapter 3 times a

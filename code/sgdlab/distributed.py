@@ -61,7 +61,9 @@ def warmup_factor(step: int, warmup_steps: int) -> float:
     return min(1.0, (step + 1) / warmup_steps)
 
 
-def global_batches(n_rows: int, global_batch: int, steps: int, seed: int) -> list[torch.Tensor]:
+def global_batches(
+    n_rows: int, global_batch: int, steps: int, seed: int
+) -> list[torch.Tensor]:
     """Row indices of the global batch of each step: a seeded permutation per
     epoch, cut into full batches (a short tail is dropped so every worker
     always gets an equal slice). Every worker computes the same list."""
@@ -71,7 +73,9 @@ def global_batches(n_rows: int, global_batch: int, steps: int, seed: int) -> lis
         raise ValueError(f"global_batch must be at most {n_rows}, got {global_batch}")
     generator = torch.Generator().manual_seed(seed)
     stream = endless_batches(
-        lambda: torch.randperm(n_rows, generator=generator), global_batch, drop_last=True
+        lambda: torch.randperm(n_rows, generator=generator),
+        global_batch,
+        drop_last=True,
     )
     return list(itertools.islice(stream, steps))
 
@@ -175,9 +179,16 @@ def main(argv: list[str] | None = None) -> int:
         model = make_digit_mlp(seed=args.seed, device=device).to(dtype)
         dist.barrier()
         seconds = train_steps(
-            model, X, y, global_batch=args.global_batch, steps=args.steps, lr=args.lr,
-            seed=args.seed, rank=rank, world_size=world,
-        )  # fmt: skip
+            model,
+            X,
+            y,
+            global_batch=args.global_batch,
+            steps=args.steps,
+            lr=args.lr,
+            seed=args.seed,
+            rank=rank,
+            world_size=world,
+        )
         if rank == 0:
             result = {
                 "world_size": world,
@@ -185,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
                 "global_batch": args.global_batch,
                 "steps": args.steps,
                 "seconds_per_step": seconds,
-                "parameters": [p.detach().cpu().double().reshape(-1).tolist()
-                               for p in model.parameters()],
-            }  # fmt: skip
+                "parameters": [
+                    p.detach().cpu().double().reshape(-1).tolist()
+                    for p in model.parameters()
+                ],
+            }
             args.out.write_text(json.dumps(result))
     finally:
         dist.destroy_process_group()
@@ -213,15 +226,32 @@ def launch(
     """
     workers = check_positive_int(workers, "workers")
     if global_batch % workers:
-        raise ValueError(f"global_batch {global_batch} must be a multiple of workers ({workers})")
+        raise ValueError(
+            f"global_batch {global_batch} must be a multiple of workers ({workers})"
+        )
     out = Path(out)
     out.unlink(missing_ok=True)
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={workers}", "-m", "sgdlab.distributed",
-        "--global-batch", str(global_batch), "--steps", str(steps), "--lr", str(lr),
-        "--seed", str(seed), "--dtype", dtype, "--out", str(out),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={workers}",
+        "-m",
+        "sgdlab.distributed",
+        "--global-batch",
+        str(global_batch),
+        "--steps",
+        str(steps),
+        "--lr",
+        str(lr),
+        "--seed",
+        str(seed),
+        "--dtype",
+        dtype,
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0 or not out.is_file():
@@ -236,10 +266,12 @@ def max_difference(a: list[list[float]], b: list[list[float]]) -> float:
     if len(a) != len(b):
         raise ValueError("the two models have a different number of parameter tensors")
     return max(
-        (max((abs(u - v) for u, v in zip(p, q, strict=True)), default=0.0)
-         for p, q in zip(a, b, strict=True)),
+        (
+            max((abs(u - v) for u, v in zip(p, q, strict=True)), default=0.0)
+            for p, q in zip(a, b, strict=True)
+        ),
         default=0.0,
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":
@@ -247,6 +279,13 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "average_gradients", "global_batches", "launch", "linear_scaling_lr", "local_slice",
-    "main", "max_difference", "train_steps", "warmup_factor",
-]  # fmt: skip
+    "average_gradients",
+    "global_batches",
+    "launch",
+    "linear_scaling_lr",
+    "local_slice",
+    "main",
+    "max_difference",
+    "train_steps",
+    "warmup_factor",
+]

@@ -44,7 +44,9 @@ def pathological_loss(w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
 
 
 def _as_tensor(values, name: str) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float64).reshape(-1)
+    t = torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float64).reshape(
+        -1
+    )
     if t.numel() < 2:
         raise ValueError(f"{name} needs at least 2 values, got {t.numel()}")
     return t
@@ -60,7 +62,9 @@ def linear_net_surface(x, y) -> Surface:
     """
     x, y = _as_tensor(x, "x"), _as_tensor(y, "y")
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.numel()} and {y.numel()}")
+        raise ValueError(
+            f"x and y must have the same length, got {x.numel()} and {y.numel()}"
+        )
     mxx, mxy, myy = (x * x).mean(), (x * y).mean(), (y * y).mean()
 
     def f(w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
@@ -188,7 +192,9 @@ def classify(eigenvalues, tol: float = 1e-8) -> str:
     """
     ev = np.asarray(eigenvalues, dtype=float).reshape(-1)
     if ev.size == 0 or not np.isfinite(ev).all():
-        raise ValueError(f"eigenvalues must be a non-empty array of finite numbers, got {ev}")
+        raise ValueError(
+            f"eigenvalues must be a non-empty array of finite numbers, got {ev}"
+        )
     tol = check_non_negative_number(tol, "tol")
     pos, neg = (ev > tol).any(), (ev < -tol).any()
     if pos and neg:

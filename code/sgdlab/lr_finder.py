@@ -153,7 +153,9 @@ def range_test(
     saved_state = copy.deepcopy(optimizer.state_dict())
 
     try:
-        record = _increase_until_divergence(optimizer, closure, lrs, beta, diverge_factor)
+        record = _increase_until_divergence(
+            optimizer, closure, lrs, beta, diverge_factor
+        )
     finally:
         if restore:
             with torch.no_grad():
@@ -163,7 +165,9 @@ def range_test(
     return record
 
 
-def _increase_until_divergence(optimizer, closure, lrs, beta, diverge_factor) -> RangeTest:
+def _increase_until_divergence(
+    optimizer, closure, lrs, beta, diverge_factor
+) -> RangeTest:
     """The range test's loop: one step per rate of ``lrs``, stopping when the
     smoothed loss is no longer finite or exceeds ``diverge_factor`` times its
     minimum so far."""

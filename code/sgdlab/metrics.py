@@ -17,12 +17,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int, check_positive_number, check_xy
+from ._checks import (
+    check_batch_size,
+    check_positive_int,
+    check_positive_number,
+    check_xy,
+)
 from .batching import epoch_batches
 
 
-def first_reached(values: Sequence[float] | np.ndarray, target: float, *,
-                  below: bool = True) -> int | None:
+def first_reached(
+    values: Sequence[float] | np.ndarray, target: float, *, below: bool = True
+) -> int | None:
     """Index of the first value that reaches ``target``, or ``None`` if none does.
 
     The package's one convention for "when was the target first reached?":
@@ -35,8 +41,11 @@ def first_reached(values: Sequence[float] | np.ndarray, target: float, *,
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"values must be one-dimensional, got shape {arr.shape}")
-    if (isinstance(target, bool) or not isinstance(target, numbers.Real)
-            or not math.isfinite(target)):
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, numbers.Real)
+        or not math.isfinite(target)
+    ):
         raise ValueError(f"target must be a finite number, got {target!r}")
     hits = np.flatnonzero(arr <= target) if below else np.flatnonzero(arr >= target)
     return int(hits[0]) if hits.size else None
@@ -72,7 +81,9 @@ def per_batch_loss(
         raise ValueError(
             "repeats > 1 needs shuffle=True: without shuffling every epoch is the same"
         )
-    batches = _row_errors_by_batch(model, X, y, batch_size, _chi2, shuffle, seed, repeats)
+    batches = _row_errors_by_batch(
+        model, X, y, batch_size, _chi2, shuffle, seed, repeats
+    )
     return np.asarray([float(rows.sum()) / len(rows) for rows in batches])
 
 
@@ -97,7 +108,9 @@ def _row_errors_by_batch(model, X, y, batch_size, per_row, shuffle, seed, repeat
     return [
         errors[idx]
         for _ in range(repeats)
-        for idx in epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator)
+        for idx in epoch_batches(
+            len(X), batch_size, shuffle=shuffle, generator=generator
+        )
     ]
 
 
@@ -142,7 +155,9 @@ def loss_roughness(
         raise ValueError("batch_sizes is empty: give at least one batch size")
     sizes, means, stds, counts = [], [], [], []
     for b in batch_sizes:
-        values = per_batch_loss(model, X, y, b, shuffle=shuffle, seed=seed, repeats=repeats)
+        values = per_batch_loss(
+            model, X, y, b, shuffle=shuffle, seed=seed, repeats=repeats
+        )
         sizes.append(int(b))
         means.append(values.mean())
         stds.append(values.std())
@@ -232,7 +247,9 @@ def batch_rmse_series(sigma: float, b, terms: int = 4) -> float | np.ndarray:
     if isinstance(terms, bool) or not isinstance(terms, numbers.Integral):
         raise ValueError(f"terms must be an integer from 1 to 6, got {terms!r}")
     if not 1 <= terms <= len(SERIES_COEFFICIENTS):
-        raise ValueError(f"terms must be from 1 to {len(SERIES_COEFFICIENTS)}, got {terms}")
+        raise ValueError(
+            f"terms must be from 1 to {len(SERIES_COEFFICIENTS)}, got {terms}"
+        )
     return _as_output(sigma * _series(bb, int(terms)), b)
 
 
@@ -261,13 +278,15 @@ def _check_predictions(predictions: torch.Tensor, targets: torch.Tensor) -> None
     if predictions.numel() == 0:
         raise ValueError("predictions are empty: pass at least one row")
     if not torch.isfinite(predictions).all():
-        raise ValueError("predictions contain NaN or infinite values: the model has diverged")
+        raise ValueError(
+            "predictions contain NaN or infinite values: the model has diverged"
+        )
     if not torch.isfinite(targets).all():
         raise ValueError("targets contain NaN or infinite values: clean the data first")
 
 
 class EpochRMSE:
-    """Streaming RMSE over an epoch: the RMSE of all rows seen, however batched (chapter 2).
+    """Streaming RMSE of all rows seen in an epoch, however batched (chapter 2).
 
     Feed it every batch with :meth:`update`; :meth:`compute` returns
     sqrt(Σ squared errors / Σ rows), one square root at the end. The result
@@ -275,10 +294,8 @@ class EpochRMSE:
     shorter, which an average of per-batch RMSEs is not.
 
     Rows are counted along the first dimension; a row with several outputs
-    contributes the mean of its squared errors, as ``mse_loss`` does.
+    contributes the mean of its squared errors, as ``mse_loss`` does. In a loop:
 
-    Examples
-    --------
     >>> acc = EpochRMSE()
     >>> for idx in batches:
     ...     acc.update(model(X[idx]), y[idx])

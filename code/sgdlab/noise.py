@@ -43,7 +43,9 @@ def _check_pair(b_small: int, b_big: int) -> tuple[int, int]:
     b_small = check_positive_int(b_small, "b_small")
     b_big = check_positive_int(b_big, "b_big")
     if b_small >= b_big:
-        raise ValueError(f"b_small must be smaller than b_big, got {b_small} and {b_big}")
+        raise ValueError(
+            f"b_small must be smaller than b_big, got {b_small} and {b_big}"
+        )
     return b_small, b_big
 
 
@@ -150,7 +152,11 @@ def measure_noise_scale(
     Pass an existing ``estimator`` to keep smoothing across calls (during
     training); otherwise a fresh one with ``beta=0.9`` is made.
     """
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or len(X) != len(y):
+    if (
+        not isinstance(X, torch.Tensor)
+        or not isinstance(y, torch.Tensor)
+        or len(X) != len(y)
+    ):
         raise ValueError("X and y must be tensors with the same number of rows")
     b_small, b_big = _check_pair(b_small, b_big)
     pairs = check_positive_int(pairs, "pairs")
@@ -209,10 +215,14 @@ class NoiseFit:
 
     def examples(self, batch_size) -> np.ndarray | float:
         """Predicted examples to the target at ``batch_size``."""
-        return self.e_min * (1 + np.asarray(batch_size, dtype=float) / self.b_noise_from_examples)
+        return self.e_min * (
+            1 + np.asarray(batch_size, dtype=float) / self.b_noise_from_examples
+        )
 
 
-def fit_steps_examples(batch_sizes: Sequence[float], steps: Sequence[float]) -> NoiseFit:
+def fit_steps_examples(
+    batch_sizes: Sequence[float], steps: Sequence[float]
+) -> NoiseFit:
     """Fit the paper's model to steps-to-target measured at several batch sizes.
 
     ``S`` is linear in ``1/B`` (``S = S_min + S_min B_noise / B``) and
@@ -223,7 +233,9 @@ def fit_steps_examples(batch_sizes: Sequence[float], steps: Sequence[float]) -> 
     b = np.asarray(batch_sizes, dtype=float)
     s = np.asarray(steps, dtype=float)
     if b.ndim != 1 or b.shape != s.shape or np.unique(b).size < 2:
-        raise ValueError("need steps at two or more distinct batch sizes, as 1-D sequences")
+        raise ValueError(
+            "need steps at two or more distinct batch sizes, as 1-D sequences"
+        )
     if not (np.isfinite(s).all() and (s > 0).all() and (b >= 1).all()):
         raise ValueError(
             "steps must be positive and finite (drop batch sizes that never reached the "
@@ -241,7 +253,9 @@ def fit_steps_examples(batch_sizes: Sequence[float], steps: Sequence[float]) -> 
             "the steps do not follow S = S_min (1 + B_noise / B): the fit gave a "
             "non-positive coefficient; measure over a wider range of batch sizes"
         )
-    return NoiseFit(float(s_min), float(slope / s_min), float(e_min), float(e_min / e_slope))
+    return NoiseFit(
+        float(s_min), float(slope / s_min), float(e_min), float(e_min / e_slope)
+    )
 
 
 @dataclass(frozen=True)
@@ -294,20 +308,37 @@ def track_noise_scale(
     while True:
         estimator = NoiseScaleEstimator(b_small, b_big, beta)
         measure_noise_scale(
-            model, loss_fn, X, y, b_small=b_small, b_big=b_big, pairs=pairs,
-            estimator=estimator, generator=generator,
-        )  # fmt: skip
+            model,
+            loss_fn,
+            X,
+            y,
+            b_small=b_small,
+            b_big=b_big,
+            pairs=pairs,
+            estimator=estimator,
+            generator=generator,
+        )
         rec["steps"].append(done)
         rec["b"].append(estimator.b_simple)
         rec["g2"].append(estimator.gradient_sq)
         rec["tr"].append(estimator.trace)
-        rec["acc"].append(test_accuracy(model, X_test, y_test) if have_test else math.nan)
+        rec["acc"].append(
+            test_accuracy(model, X_test, y_test) if have_test else math.nan
+        )
         if done >= steps:
             break
         chunk = min(every, steps - done)
         train_classifier(
-            model, X, y, batch_size=batch_size, lr=lr, steps=chunk,
-            X_test=X[:1], y_test=y[:1], evaluations=1, seed=seed + done,
-        )  # fmt: skip
+            model,
+            X,
+            y,
+            batch_size=batch_size,
+            lr=lr,
+            steps=chunk,
+            X_test=X[:1],
+            y_test=y[:1],
+            evaluations=1,
+            seed=seed + done,
+        )
         done += chunk
     return NoiseTrack(*(np.array(rec[k]) for k in ("steps", "b", "g2", "tr", "acc")))

@@ -49,7 +49,9 @@ def _check_betas(betas: Any) -> tuple[float, float]:
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+        raise ValueError(
+            f"betas must be a pair (beta1, beta2), got {betas!r}"
+        ) from None
     return check_beta(beta1, "betas[0]"), check_beta(beta2, "betas[1]")
 
 
@@ -97,14 +99,20 @@ class TemplateOptimizer(Optimizer):
                 if p.grad is None:
                     continue
                 if p.grad.is_sparse:
-                    raise ValueError(f"{type(self).__name__} does not support sparse gradients")
+                    raise ValueError(
+                        f"{type(self).__name__} does not support sparse gradients"
+                    )
                 state = self.state[p]
                 state["step"] = state.get("step", 0) + 1
                 self.update(p, p.grad, state, group)
         return loss
 
     def update(
-        self, p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict[str, Any]
+        self,
+        p: torch.Tensor,
+        grad: torch.Tensor,
+        state: dict[str, Any],
+        group: dict[str, Any],
     ) -> None:
         """Change ``p`` in place. ``state["step"]`` is 1 at the first call."""
         raise NotImplementedError
@@ -127,10 +135,14 @@ class GD(TemplateOptimizer):
         L2 penalty λ: ``g ← g + λ·θ`` before the update.
     """
 
-    def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0
+    ):
         check_positive_number(lr, "lr")
         check_beta(momentum, "momentum")
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        )
 
     def _check_group(self, group):
         super()._check_group(group)
@@ -168,12 +180,19 @@ class RMSProp(TemplateOptimizer):
     """
 
     def __init__(
-        self, params, lr: float = 0.01, beta: float = 0.99, eps: float = 1e-8, weight_decay=0.0
+        self,
+        params,
+        lr: float = 0.01,
+        beta: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay=0.0,
     ):
         check_positive_number(lr, "lr")
         check_beta(beta, "beta")
         check_positive_number(eps, "eps")
-        super().__init__(params, dict(lr=lr, beta=beta, eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, beta=beta, eps=eps, weight_decay=weight_decay)
+        )
 
     def _check_group(self, group):
         super()._check_group(group)
@@ -221,7 +240,9 @@ class Adam(TemplateOptimizer):
         check_positive_number(lr, "lr")
         betas = _check_betas(betas)
         check_positive_number(eps, "eps")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        )
 
     def _check_group(self, group):
         super()._check_group(group)
@@ -254,7 +275,9 @@ class AdamW(Adam):
     ``torch.optim.AdamW``; the default λ = 0.01 is torch's too.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    def __init__(
+        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01
+    ):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def _decay(self, p, grad, group):

@@ -112,15 +112,20 @@ def plot_loss_vs_epochs(
     fig, ax = plt.subplots()
     for i, (h, lab) in enumerate(zip(histories, labels, strict=True)):
         epochs = np.arange(1, h.epochs + 1)
-        ax.plot(epochs, h.epoch_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab))
+        ax.plot(
+            epochs, h.epoch_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab)
+        )
     if target is not None:
         ax.axhline(target, color="0.4", ls="--", lw=1)
     if target is not None and reached is not None:
         ax.plot([reached], [target], "o", color="0.2", ms=6)
         ax.annotate(
-            f"epoch {reached}", (reached, target), textcoords="offset points",
-            xytext=(6, 8), fontsize=9,
-        )  # fmt: skip
+            f"epoch {reached}",
+            (reached, target),
+            textcoords="offset points",
+            xytext=(6, 8),
+            fontsize=9,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss over the epoch (χ²)")
@@ -136,7 +141,9 @@ def plot_loss_vs_calls(
     labels = labels if labels is not None else [None] * len(histories)
     fig, ax = plt.subplots()
     for i, (h, lab) in enumerate(zip(histories, labels, strict=True)):
-        ax.plot(h.calls, h.full_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab))
+        ax.plot(
+            h.calls, h.full_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab)
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("function calls (model + loss + optimizer step)")
@@ -168,8 +175,14 @@ def plot_roughness(
     for i, (r, lab) in enumerate(zip(curves, labels, strict=True)):
         color = COLORS[i % len(COLORS)]
         keep = r.std > 0  # a single batch has no spread and no place on a log axis
-        ax.plot(r.batch_sizes[keep], r.std[keep], "o-", color=color, ms=4,
-                label=f"spread, {lab}")  # fmt: skip
+        ax.plot(
+            r.batch_sizes[keep],
+            r.std[keep],
+            "o-",
+            color=color,
+            ms=4,
+            label=f"spread, {lab}",
+        )
         ax.plot(r.batch_sizes, r.mean, "--", color=color, lw=1, label=f"mean, {lab}")
     if reference is not None:
         ax.plot(*reference, ":", color="0.3", label=reference_label)
@@ -182,7 +195,9 @@ def plot_roughness(
     return fig
 
 
-def plot_rmse_ratio(b: np.ndarray, exact: np.ndarray, series: dict[str, np.ndarray]) -> Figure:
+def plot_rmse_ratio(
+    b: np.ndarray, exact: np.ndarray, series: dict[str, np.ndarray]
+) -> Figure:
     """E[RMSE_b]/σ against b (log axis), exact and truncated series (chapter 2).
 
     Parameters
@@ -198,11 +213,23 @@ def plot_rmse_ratio(b: np.ndarray, exact: np.ndarray, series: dict[str, np.ndarr
     ax.plot(b, exact, color="black", lw=2.2, label="exact")
     styles = ["--", "-.", ":", (0, (5, 1))]
     for i, (label, values) in enumerate(series.items()):
-        ax.plot(b, values, ls=styles[i % len(styles)], color=COLORS[i % len(COLORS)],
-                lw=1.4, label=label)  # fmt: skip
+        ax.plot(
+            b,
+            values,
+            ls=styles[i % len(styles)],
+            color=COLORS[i % len(COLORS)],
+            lw=1.4,
+            label=label,
+        )
     ax.axhline(np.sqrt(2 / np.pi), color="0.6", lw=0.8)
-    ax.annotate("sqrt(2/π)", (b[0], np.sqrt(2 / np.pi)), textcoords="offset points",
-                xytext=(4, -12), fontsize=8, color="0.4")  # fmt: skip
+    ax.annotate(
+        "sqrt(2/π)",
+        (b[0], np.sqrt(2 / np.pi)),
+        textcoords="offset points",
+        xytext=(4, -12),
+        fontsize=8,
+        color="0.4",
+    )
     ax.set_xscale("log")
     ax.set_ylim(0.6, 1.05)
     ax.set_xlabel("batch size b")
@@ -224,11 +251,26 @@ def plot_monte_carlo(
     x = mc.batch_sizes.astype(float)
     ax.axhline(0.0, color="black", lw=1)
     label = f"this simulation ({mc.n_batches} batches), ±2 s.e."
-    ax.errorbar(x, mc.mean - mc.exact, yerr=2 * mc.sem, fmt="o", color=COLORS[0],
-                capsize=3, ms=5, label=label)  # fmt: skip
+    ax.errorbar(
+        x,
+        mc.mean - mc.exact,
+        yerr=2 * mc.sem,
+        fmt="o",
+        color=COLORS[0],
+        capsize=3,
+        ms=5,
+        label=label,
+    )
     if quoted is not None:
-        ax.plot(x * 1.12, np.asarray(quoted) - mc.exact, "s", mfc="none", color=COLORS[1],
-                ms=6, label=quoted_label)  # fmt: skip
+        ax.plot(
+            x * 1.12,
+            np.asarray(quoted) - mc.exact,
+            "s",
+            mfc="none",
+            color=COLORS[1],
+            ms=6,
+            label=quoted_label,
+        )
     ax.set_xscale("log")
     ax.set_xlabel("batch size b")
     ax.set_ylabel("simulated − exact mean RMSE")
@@ -245,9 +287,17 @@ def plot_frozen_rmse(
 ) -> Figure:
     """A fixed model's RMSE reported two ways against the batch size (chapter 2)."""
     fig, ax = plt.subplots()
-    ax.plot(batch_sizes, averaged, "o-", ms=4, color=COLORS[1], label="mean of batch RMSEs")
-    ax.plot(batch_sizes, accumulated, "-", lw=2, color=COLORS[0],
-            label="accumulated (one square root)")  # fmt: skip
+    ax.plot(
+        batch_sizes, averaged, "o-", ms=4, color=COLORS[1], label="mean of batch RMSEs"
+    )
+    ax.plot(
+        batch_sizes,
+        accumulated,
+        "-",
+        lw=2,
+        color=COLORS[0],
+        label="accumulated (one square root)",
+    )
     if gaussian is not None:
         ax.plot(batch_sizes, gaussian, ":", color="0.3", label="Gaussian errors, exact")
     ax.set_xscale("log")
@@ -258,7 +308,9 @@ def plot_frozen_rmse(
     return fig
 
 
-def plot_rmse_reports(batch_sizes: Sequence[int], reports: Sequence[RMSEReport]) -> Figure:
+def plot_rmse_reports(
+    batch_sizes: Sequence[int], reports: Sequence[RMSEReport]
+) -> Figure:
     """Grouped bars of the three RMSEs of one training epoch per batch size (chapter 2)."""
     fig, ax = plt.subplots()
     x = np.arange(len(batch_sizes))
@@ -283,8 +335,15 @@ def plot_rmse_reports(batch_sizes: Sequence[int], reports: Sequence[RMSEReport])
 # --- optimization-landscape chapters ---------------------------------------------------------
 
 
-def plot_surface_3d(w0: np.ndarray, w1: np.ndarray, Z: np.ndarray, *, zlabel: str = "loss",
-                    elev: float = 30, azim: float = -60) -> Figure:  # fmt: skip
+def plot_surface_3d(
+    w0: np.ndarray,
+    w1: np.ndarray,
+    Z: np.ndarray,
+    *,
+    zlabel: str = "loss",
+    elev: float = 30,
+    azim: float = -60,
+) -> Figure:
     """A loss surface in 3-D (the surface itself rasterized to keep the SVG small).
 
     ``Z`` has shape ``(len(w1), len(w0))``, as :func:`sgdlab.landscape.evaluate_grid`
@@ -293,7 +352,9 @@ def plot_surface_3d(w0: np.ndarray, w1: np.ndarray, Z: np.ndarray, *, zlabel: st
     fig = plt.figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot(projection="3d")
     W0, W1 = np.meshgrid(w0, w1)
-    ax.plot_surface(W0, W1, Z, cmap="viridis", linewidth=0, antialiased=False, rasterized=True)
+    ax.plot_surface(
+        W0, W1, Z, cmap="viridis", linewidth=0, antialiased=False, rasterized=True
+    )
     ax.view_init(elev=elev, azim=azim)
     ax.set_xlabel("w0")
     ax.set_ylabel("w1")
@@ -345,10 +406,21 @@ def plot_contour_paths(
         ax.plot(pts[0, 0], pts[0, 1], "s", color="white", ms=5, mec="black")
     for j, (point, label) in enumerate(markers):
         ax.plot(point[0], point[1], "X", color="white", mec="black", ms=9)
-        offset = (7, 6 if j % 2 == 0 else -14)  # alternate, so that close points stay legible
-        text = ax.annotate(label, (point[0], point[1]), textcoords="offset points",
-                           xytext=offset, fontsize=8, color="black")  # fmt: skip
-        text.set_path_effects([patheffects.withStroke(linewidth=2.5, foreground="white")])
+        offset = (
+            7,
+            6 if j % 2 == 0 else -14,
+        )  # alternate, so that close points stay legible
+        text = ax.annotate(
+            label,
+            (point[0], point[1]),
+            textcoords="offset points",
+            xytext=offset,
+            fontsize=8,
+            color="black",
+        )
+        text.set_path_effects(
+            [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        )
     ax.set_xlim(w0[0], w0[-1])
     ax.set_ylim(w1[0], w1[-1])
     ax.set_xlabel(labels[0])
@@ -360,14 +432,24 @@ def plot_contour_paths(
     return fig
 
 
-def plot_loss_curves(curves: dict[str, np.ndarray], *, logy: bool = False,
-                     xlabel: str = "step", ylabel: str = "loss") -> Figure:  # fmt: skip
+def plot_loss_curves(
+    curves: dict[str, np.ndarray],
+    *,
+    logy: bool = False,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+) -> Figure:
     """Loss against step for several optimizers or settings."""
     fig, ax = plt.subplots()
     styles = ["-", "--", "-.", ":"]
     for i, (label, losses) in enumerate(curves.items()):
-        ax.plot(np.asarray(losses), ls=styles[i % len(styles)], color=COLORS[i % len(COLORS)],
-                lw=1.6, label=label)  # fmt: skip
+        ax.plot(
+            np.asarray(losses),
+            ls=styles[i % len(styles)],
+            color=COLORS[i % len(COLORS)],
+            lw=1.6,
+            label=label,
+        )
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -377,8 +459,13 @@ def plot_loss_curves(curves: dict[str, np.ndarray], *, logy: bool = False,
     return fig
 
 
-def plot_range_test(result, *, marks: dict[str, float] | None = None,
-                    stable_limit: float | None = None, logy: bool = True) -> Figure:  # fmt: skip
+def plot_range_test(
+    result,
+    *,
+    marks: dict[str, float] | None = None,
+    stable_limit: float | None = None,
+    logy: bool = True,
+) -> Figure:
     """Raw and smoothed loss of a learning-rate range test against the rate (log axis).
 
     ``result`` is a :class:`sgdlab.lr_finder.RangeTest`; ``marks`` maps a label
@@ -389,12 +476,25 @@ def plot_range_test(result, *, marks: dict[str, float] | None = None,
     """
     fig, ax = plt.subplots()
     ax.plot(result.lrs, result.losses, color="0.65", lw=0.8, label="loss at each step")
-    ax.plot(result.lrs, result.smoothed, color=COLORS[0], lw=2, label="smoothed (EMA, debiased)")
+    ax.plot(
+        result.lrs,
+        result.smoothed,
+        color=COLORS[0],
+        lw=2,
+        label="smoothed (EMA, debiased)",
+    )
     for i, (label, lr) in enumerate((marks or {}).items()):
-        ax.axvline(lr, color=COLORS[(i + 1) % len(COLORS)], ls="--", lw=1.2, label=label)
+        ax.axvline(
+            lr, color=COLORS[(i + 1) % len(COLORS)], ls="--", lw=1.2, label=label
+        )
     if stable_limit is not None:
-        ax.axvspan(stable_limit, result.lrs[-1], color=COLORS[1], alpha=0.08,
-                   label="unstable for GD")  # fmt: skip
+        ax.axvspan(
+            stable_limit,
+            result.lrs[-1],
+            color=COLORS[1],
+            alpha=0.08,
+            label="unstable for GD",
+        )
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
@@ -419,12 +519,16 @@ def plot_epoch_times(
     """Seconds per epoch against batch size (log–log), one line per loader,
     with the fitted step-time model and the compute floor if given."""
     fig, ax = plt.subplots()
-    for (label, seconds), color, marker in zip(epoch_seconds.items(), COLORS, "osD^", strict=False):
+    for (label, seconds), color, marker in zip(
+        epoch_seconds.items(), COLORS, "osD^", strict=False
+    ):
         ax.loglog(batch_sizes, seconds, marker=marker, color=color, label=label)
     if model_curve is not None:
         ax.loglog(*model_curve, color="0.4", linestyle="--", label=model_label)
     if floor is not None:
-        ax.axhline(floor, color="0.4", linestyle=":", label="compute floor (matmul peak)")
+        ax.axhline(
+            floor, color="0.4", linestyle=":", label="compute floor (matmul peak)"
+        )
     ax.set_xlabel("batch size")
     ax.set_ylabel("seconds per epoch")
     ax.legend()
@@ -465,9 +569,17 @@ def plot_time_to_target(
     s = np.asarray(seconds, dtype=float)
     ax.plot(b, s, color=COLORS[0], label="measured")
     first = np.isin(b, initial)
-    ax.scatter(b[first], s[first], color=COLORS[0], zorder=3, label="initial powers of two")
-    ax.scatter(b[~first], s[~first], facecolors="white", edgecolors=COLORS[0], zorder=3,
-               label="other sizes")  # fmt: skip
+    ax.scatter(
+        b[first], s[first], color=COLORS[0], zorder=3, label="initial powers of two"
+    )
+    ax.scatter(
+        b[~first],
+        s[~first],
+        facecolors="white",
+        edgecolors=COLORS[0],
+        zorder=3,
+        label="other sizes",
+    )
     if predicted is not None:
         ax.plot(*predicted, color="0.4", linestyle="--", label="model S(B)(t0 + B t1)")
     ax.axvline(best, color=COLORS[1], linestyle=":", label=f"sweet spot: batch {best}")
@@ -481,7 +593,9 @@ def plot_time_to_target(
     return fig
 
 
-def plot_steps_examples(batch_sizes: Sequence[int], steps: Sequence[float], fit) -> Figure:
+def plot_steps_examples(
+    batch_sizes: Sequence[int], steps: Sequence[float], fit
+) -> Figure:
     """Steps (left) and examples (right) to the target against batch size, with
     the fitted curves of McCandlish et al. and ``B_crit`` marked."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.4))
@@ -489,14 +603,30 @@ def plot_steps_examples(batch_sizes: Sequence[int], steps: Sequence[float], fit)
     s = np.asarray(steps, dtype=float)
     grid = np.geomspace(b.min(), b.max(), 100)
     left.loglog(b, s, "o", color=COLORS[0], label="measured")
-    left.loglog(grid, fit.steps(grid), color="0.4", linestyle="--", label="S_min (1 + B_noise/B)")
+    left.loglog(
+        grid,
+        fit.steps(grid),
+        color="0.4",
+        linestyle="--",
+        label="S_min (1 + B_noise/B)",
+    )
     left.set_ylabel("steps to target")
     right.loglog(b, b * s, "o", color=COLORS[0], label="measured")
-    right.loglog(grid, fit.examples(grid), color="0.4", linestyle="--",
-                 label="E_min (1 + B/B_noise)")  # fmt: skip
+    right.loglog(
+        grid,
+        fit.examples(grid),
+        color="0.4",
+        linestyle="--",
+        label="E_min (1 + B/B_noise)",
+    )
     right.set_ylabel("examples to target")
     for ax in (left, right):
-        ax.axvline(fit.b_crit, color=COLORS[1], linestyle=":", label=f"B_crit ≈ {fit.b_crit:.0f}")
+        ax.axvline(
+            fit.b_crit,
+            color=COLORS[1],
+            linestyle=":",
+            label=f"B_crit ≈ {fit.b_crit:.0f}",
+        )
         ax.set_xlabel("batch size")
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -506,9 +636,16 @@ def plot_steps_examples(batch_sizes: Sequence[int], steps: Sequence[float], fit)
 def plot_noise_track(track, *, b_crit: float | None = None) -> Figure:
     """``B_simple`` measured during training (log scale), with test accuracy."""
     fig, ax = plt.subplots()
-    ax.semilogy(track.steps, track.b_simple, marker="o", color=COLORS[0], label="B_simple")
+    ax.semilogy(
+        track.steps, track.b_simple, marker="o", color=COLORS[0], label="B_simple"
+    )
     if b_crit is not None:
-        ax.axhline(b_crit, color=COLORS[1], linestyle=":", label=f"fitted B_crit ≈ {b_crit:.0f}")
+        ax.axhline(
+            b_crit,
+            color=COLORS[1],
+            linestyle=":",
+            label=f"fitted B_crit ≈ {b_crit:.0f}",
+        )
     ax.set_xlabel("steps")
     ax.set_ylabel("simple noise scale")
     if np.isfinite(track.accuracy).all():

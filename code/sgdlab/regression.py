@@ -69,7 +69,7 @@ def mse(theta, data: LineData) -> float:
 
 
 def mse_gradient(theta, data: LineData, rows: np.ndarray | None = None) -> np.ndarray:
-    """Gradient of the MSE over ``rows`` (all rows if ``None``): ``(2/b)·Aᵀ(Aθ − y)``."""
+    """Gradient of the MSE over ``rows`` (all if ``None``): ``(2/b)·Aᵀ(Aθ − y)``."""
     A, y = data.design, data.y
     if rows is not None:
         A, y = A[rows], y[rows]
@@ -148,7 +148,9 @@ class Path:
         """Standard deviation of each parameter over the last ``last`` steps."""
         last = check_positive_int(last, "last")
         if last > self.steps:
-            raise ValueError(f"last must be at most the number of steps ({self.steps}), got {last}")
+            raise ValueError(
+                f"last must be at most the number of steps ({self.steps}), got {last}"
+            )
         return self.thetas[-last:].std(axis=0)
 
     def divergence_step(self) -> int | None:
@@ -293,8 +295,14 @@ def descend_torch(
             f"batches must hold one array of rows per step ({steps}), got {len(batches)}"
         )
     for rows in batches:
-        if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.integer):
-            raise ValueError("each batch must be a non-empty 1-D array of integer row indices")
+        if (
+            rows.ndim != 1
+            or rows.size == 0
+            or not np.issubdtype(rows.dtype, np.integer)
+        ):
+            raise ValueError(
+                "each batch must be a non-empty 1-D array of integer row indices"
+            )
         if rows.min() < 0 or rows.max() >= data.n:
             raise ValueError(f"row indices must be between 0 and {data.n - 1}")
     design = torch.from_numpy(data.design)

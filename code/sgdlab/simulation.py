@@ -40,7 +40,9 @@ class MonteCarloRMSE:
         return (self.mean - self.exact) / self.sem
 
 
-def z_scores(values: Sequence[float], exact: Sequence[float], sem: Sequence[float]) -> np.ndarray:
+def z_scores(
+    values: Sequence[float], exact: Sequence[float], sem: Sequence[float]
+) -> np.ndarray:
     """How many standard errors each value lies from the exact one."""
     values, exact, sem = (np.asarray(a, dtype=float) for a in (values, exact, sem))
     if not values.shape == exact.shape == sem.shape:

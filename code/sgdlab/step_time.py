@@ -50,7 +50,6 @@ def flops_per_row(model: nn.Module) -> int:
     return total
 
 
-
 def time_steps(
     model: nn.Module,
     X: torch.Tensor,
@@ -130,7 +129,12 @@ def _dataloader_stream(X, y, batch_size: int, generator: torch.Generator) -> Bat
 
 
 def time_bare_steps(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, n_steps: int, repeats: int = 3
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    n_steps: int,
+    repeats: int = 3,
 ) -> float:
     """Seconds per step of the barest batch-1 loop one can write in torch.
 
@@ -154,7 +158,9 @@ def time_bare_steps(
     return best
 
 
-def matmul_peak(size: int = 1024, *, repeats: int = 5, device: str | torch.device = "cpu") -> float:
+def matmul_peak(
+    size: int = 1024, *, repeats: int = 5, device: str | torch.device = "cpu"
+) -> float:
     """This machine's matrix-multiply speed in GFLOP/s: ``torch.mm`` of two
     ``size × size`` float32 matrices, best of ``repeats``, with the thread
     count torch is set to use."""
@@ -197,7 +203,9 @@ class StepTimeFit:
         return self.t0 / self.t1
 
 
-def fit_step_time(batch_sizes: Sequence[float], seconds: Sequence[float]) -> StepTimeFit:
+def fit_step_time(
+    batch_sizes: Sequence[float], seconds: Sequence[float]
+) -> StepTimeFit:
     """Fit ``t0 + b * t1`` to step times by least squares on *relative* errors.
 
     Each point is weighted by ``1 / seconds`` so that the small batches, whose
@@ -207,9 +215,13 @@ def fit_step_time(batch_sizes: Sequence[float], seconds: Sequence[float]) -> Ste
     b = np.asarray(batch_sizes, dtype=float)
     t = np.asarray(seconds, dtype=float)
     if b.ndim != 1 or b.shape != t.shape:
-        raise ValueError("batch_sizes and seconds must be 1-D sequences of the same length")
+        raise ValueError(
+            "batch_sizes and seconds must be 1-D sequences of the same length"
+        )
     if np.unique(b).size < 2:
-        raise ValueError("need timings at two or more distinct batch sizes to fit t0 + b*t1")
+        raise ValueError(
+            "need timings at two or more distinct batch sizes to fit t0 + b*t1"
+        )
     if not (np.isfinite(t).all() and (t > 0).all() and (b >= 1).all()):
         raise ValueError("timings must be positive and finite, batch sizes at least 1")
     w = 1.0 / t
@@ -232,5 +244,3 @@ def optimal_batch_size(b_noise: float, t0: float, t1: float) -> float:
     b_noise = check_positive_number(b_noise, "b_noise")
     t0, t1 = check_positive_number(t0, "t0"), check_positive_number(t1, "t1")
     return math.sqrt(b_noise * t0 / t1)
-
-

@@ -235,11 +235,22 @@ def train_classifier(
     scheduler = None if lr_lambda is None else _lambda_lr(optimizer, lr_lambda)
     generator = torch.Generator().manual_seed(seed)
     n = X.shape[0]
-    batches = endless_batches(lambda: torch.randperm(n, generator=generator).to(device), batch_size)
-    record, diverged = sgd_loop(
-        model, X, y, batches, optimizer, scheduler, plan, lambda: accuracy(model, X_test, y_test)
+    batches = endless_batches(
+        lambda: torch.randperm(n, generator=generator).to(device), batch_size
     )
-    at_steps, rows, seconds, acc = (np.array(column) for column in zip(*record, strict=True))
+    record, diverged = sgd_loop(
+        model,
+        X,
+        y,
+        batches,
+        optimizer,
+        scheduler,
+        plan,
+        lambda: accuracy(model, X_test, y_test),
+    )
+    at_steps, rows, seconds, acc = (
+        np.array(column) for column in zip(*record, strict=True)
+    )
     return TrainingRun(
         batch_size=batch_size,
         lr=float(lr),

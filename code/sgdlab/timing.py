@@ -18,7 +18,9 @@ from pathlib import Path
 from ._checks import check_non_negative_int, check_positive_int
 
 
-def median_time(fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2) -> float:
+def median_time(
+    fn: Callable[[], object], *, repeats: int = 21, warmup: int = 2
+) -> float:
     """Median wall-clock time of ``fn()`` in seconds.
 
     Parameters

@@ -26,9 +26,14 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ._checks import check_batch_size, check_positive_int, check_positive_number, check_xy
+from ._checks import (
+    check_batch_size,
+    check_positive_int,
+    check_positive_number,
+    check_xy,
+)
 from .batching import epoch_batches
-from .metrics import EpochRMSE
+from .metrics import EpochRMSE, first_reached
 
 Reduction = Literal["sum", "mean"]
 
@@ -118,7 +123,9 @@ def step_schedule(n_batches: int, accumulation_steps: int) -> list[int]:
     """
     n_batches = check_positive_int(n_batches, "n_batches")
     accumulation_steps = check_positive_int(accumulation_steps, "accumulation_steps")
-    return [i for i in range(n_batches) if should_step(i, accumulation_steps, n_batches)]
+    return [
+        i for i in range(n_batches) if should_step(i, accumulation_steps, n_batches)
+    ]
 
 
 @dataclass
@@ -153,7 +160,9 @@ def run_epoch(
     epoch. With a smaller batch the optimizer steps after every batch, or
     after every ``accumulation_steps`` batches with gradient accumulation.
     """
-    batches = list(epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator))
+    batches = list(
+        epoch_batches(len(X), batch_size, shuffle=shuffle, generator=generator)
+    )
     epoch_loss, calls, steps = 0.0, 0, 0
     group: list[torch.Tensor] = []
     optimizer.zero_grad()
@@ -203,6 +212,13 @@ class History:
         """Number of epochs run."""
         return len(self.epoch_loss)
 
+    def add(self, epoch: EpochResult, full_loss: float) -> None:
+        """Record one more epoch: its result and the loss after it."""
+        self.epoch_loss.append(epoch.loss)
+        self.full_loss.append(full_loss)
+        self.calls.append((self.calls[-1] if self.calls else 0) + epoch.calls)
+        self.steps.append((self.steps[-1] if self.steps else 0) + epoch.steps)
+
     def epochs_to_reach(self, target: float, which: str = "epoch_loss") -> int | None:
         """First epoch (counted from 1) whose loss is at or below ``target``.
 
@@ -210,11 +226,11 @@ class History:
         ``"full_loss"``. Returns ``None`` if the run never got there.
         """
         if which not in ("epoch_loss", "full_loss"):
-            raise ValueError(f"which must be 'epoch_loss' or 'full_loss', got {which!r}")
-        for epoch, value in enumerate(getattr(self, which), start=1):
-            if value <= target:
-                return epoch
-        return None
+            raise ValueError(
+                f"which must be 'epoch_loss' or 'full_loss', got {which!r}"
+            )
+        index = first_reached(getattr(self, which), target)
+        return None if index is None else index + 1
 
     def calls_to_reach(self, target: float, which: str = "full_loss") -> int | None:
         """Function calls made by the end of the first epoch that reaches ``target``."""
@@ -271,19 +287,19 @@ def train(
     optimizer = optimizer if optimizer is not None else _default_optimizer(model)
     generator = torch.Generator().manual_seed(seed)
     history = History(batch_size)
-    calls = steps = 0
     for _ in range(epochs):
         result = run_epoch(
-            model, X, y, optimizer, batch_size,
-            shuffle=shuffle, generator=generator,
-            accumulation_steps=accumulation_steps, reduction=reduction,
-        )  # fmt: skip
-        calls += result.calls
-        steps += result.steps
-        history.epoch_loss.append(result.loss)
-        history.full_loss.append(evaluate_loss(model, X, y, reduction))
-        history.calls.append(calls)
-        history.steps.append(steps)
+            model,
+            X,
+            y,
+            optimizer,
+            batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            accumulation_steps=accumulation_steps,
+            reduction=reduction,
+        )
+        history.add(result, evaluate_loss(model, X, y, reduction))
     return history
 
 
@@ -307,25 +323,18 @@ def train_until_converged(
     below ``rel_tol`` for ``patience`` epochs in a row, or after
     ``max_epochs``. ``History.converged`` says which.
     """
-    check_xy(X, y)
-    batch_size = len(X) if batch_size is None else check_batch_size(batch_size, len(X))
-    patience = check_positive_int(patience, "patience")
-    max_epochs = check_positive_int(max_epochs, "max_epochs")
-    rel_tol = check_positive_number(rel_tol, "rel_tol")
+    batch_size = _check_stopping(X, y, batch_size, rel_tol, patience, max_epochs)
     optimizer = optimizer if optimizer is not None else _default_optimizer(model)
     generator = torch.Generator().manual_seed(seed)
     history = History(batch_size)
-    calls = steps = quiet = 0
+    quiet = 0
     previous = evaluate_loss(model, X, y)
     for _ in range(max_epochs):
-        result = run_epoch(model, X, y, optimizer, batch_size, shuffle=shuffle, generator=generator)
-        calls += result.calls
-        steps += result.steps
+        result = run_epoch(
+            model, X, y, optimizer, batch_size, shuffle=shuffle, generator=generator
+        )
         current = evaluate_loss(model, X, y)
-        history.epoch_loss.append(result.loss)
-        history.full_loss.append(current)
-        history.calls.append(calls)
-        history.steps.append(steps)
+        history.add(result, current)
         change = abs(previous - current) / max(abs(previous), 1e-300)
         quiet = quiet + 1 if change < rel_tol else 0
         previous = current
@@ -388,3 +397,12 @@ def train_epoch_rmse(
         accumulator.update(predictions, y[idx])
     after = math.sqrt(evaluate_loss(model, X, y, "mean"))
     return RMSEReport(total / count, accumulator.compute(), after)
+
+
+def _check_stopping(X, y, batch_size, rel_tol, patience, max_epochs) -> int:
+    """Check :func:`train_until_converged`'s arguments; return the batch size."""
+    check_xy(X, y)
+    check_positive_number(rel_tol, "rel_tol")
+    check_positive_int(patience, "patience")
+    check_positive_int(max_epochs, "max_epochs")
+    return len(X) if batch_size is None else check_batch_size(batch_size, len(X))

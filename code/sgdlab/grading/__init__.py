@@ -41,13 +41,17 @@ class CheckResult:
         return self.passed == self.total
 
     def __str__(self) -> str:
-        head = (f"{self.exercise}: all {self.total} public cases pass."
-                if self.all_passed else
-                f"{self.exercise}: {self.passed} of {self.total} public cases pass.")  # fmt: skip
+        head = (
+            f"{self.exercise}: all {self.total} public cases pass."
+            if self.all_passed
+            else f"{self.exercise}: {self.passed} of {self.total} public cases pass."
+        )
         return "\n".join([head, *self.messages])
 
     def _repr_markdown_(self) -> str:
-        return "\n\n".join([f"**{str(self).splitlines()[0]}**", *[f"- {m}" for m in self.messages]])
+        return "\n\n".join(
+            [f"**{str(self).splitlines()[0]}**", *[f"- {m}" for m in self.messages]]
+        )
 
 
 def check(exercise_id: str, function) -> CheckResult:
@@ -57,15 +61,20 @@ def check(exercise_id: str, function) -> CheckResult:
     shows it as text). Use ``result.all_passed`` in code.
     """
     if exercise_id not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise_id!r}; the exercises are {sorted(EXERCISES)}")
+        raise ValueError(
+            f"unknown exercise {exercise_id!r}; the exercises are {sorted(EXERCISES)}"
+        )
     exercise = EXERCISES[exercise_id]
     exercise_id = exercise.id  # a former id still works
     if not callable(function):
-        raise ValueError(f"pass your function itself, e.g. check({exercise_id!r}, "
-                         f"{exercise.function}), not a {type(function).__name__}")  # fmt: skip
+        raise ValueError(
+            f"pass your function itself, e.g. check({exercise_id!r}, "
+            f"{exercise.function}), not a {type(function).__name__}"
+        )
     passed, messages = 0, []
-    for number, (case, expected) in enumerate(zip(exercise.public, exercise.expected,
-                                                  strict=True), 1):  # fmt: skip
+    for number, (case, expected) in enumerate(
+        zip(exercise.public, exercise.expected, strict=True), 1
+    ):
         what = case.describe(exercise.function)
         try:
             got = encode(function(*case.args, **case.kwargs))
@@ -79,10 +88,18 @@ def check(exercise_id: str, function) -> CheckResult:
             passed += 1
             messages.append(f"case {number} passes: {what}")
         else:
-            messages.append(f"case {number} fails: {what}: {problem}. Hint: {exercise.hint}")
+            messages.append(
+                f"case {number} fails: {what}: {problem}. Hint: {exercise.hint}"
+            )
     return CheckResult(exercise_id, passed, len(exercise.public), messages)
 
 
 __all__ = [
-    "EXERCISES", "Case", "CheckResult", "Exercise", "chapter_exercises", "check", "load_hidden",
-]  # fmt: skip
+    "EXERCISES",
+    "Case",
+    "CheckResult",
+    "Exercise",
+    "chapter_exercises",
+    "check",
+    "load_hidden",
+]

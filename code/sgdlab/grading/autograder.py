@@ -58,13 +58,19 @@ exit 0
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "requirements.txt")
 
 
-def gradescope_zip(chapter: str, hidden: str | os.PathLike, out: str | os.PathLike,
-                   book: str | os.PathLike | None = None) -> Path:  # fmt: skip
+def gradescope_zip(
+    chapter: str,
+    hidden: str | os.PathLike,
+    out: str | os.PathLike,
+    book: str | os.PathLike | None = None,
+) -> Path:
     """Write the autograder zip of ``chapter`` with the hidden cases of ``hidden``."""
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; choose one of {list(CHAPTERS)}")
     chapter_exercises(chapter)
-    load_hidden(chapter, hidden)  # a missing or malformed file fails here, not on Gradescope
+    load_hidden(
+        chapter, hidden
+    )  # a missing or malformed file fails here, not on Gradescope
     book = Path(book or book_dir())
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +93,11 @@ def gradescope_zip(chapter: str, hidden: str | os.PathLike, out: str | os.PathLi
         for name in PACKAGE_FILES:
             add(REPO / name, name)
         for path in sorted((REPO / "code" / "sgdlab").rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            if (
+                path.is_file()
+                and "__pycache__" not in path.parts
+                and path.suffix != ".pyc"
+            ):
                 add(path, str(path.relative_to(REPO)))
         add(book / f"{chapter}.md", f"book/{chapter}.md")
         add(Path(hidden) / f"{chapter}.json", f"hidden/{chapter}.json")
@@ -97,7 +107,9 @@ def gradescope_zip(chapter: str, hidden: str | os.PathLike, out: str | os.PathLi
 def single_results(grades, out: str | os.PathLike) -> dict:
     """Gradescope's ``results.json`` for a run that graded one submission."""
     if len(grades) == 1:
-        return json.loads((Path(out) / grades[0].submission / "results.json").read_text())
+        return json.loads(
+            (Path(out) / grades[0].submission / "results.json").read_text()
+        )
     names = ", ".join(g.submission for g in grades) or "none"
     why = f"Submit exactly one notebook (.ipynb) or .py file; found {names}."
     return {"score": 0.0, "tests": [], "output": why}
@@ -111,22 +123,36 @@ def classroom_result(grades) -> dict:
     for grade in grades:
         plan = grade.plan
         if plan is None:
-            tests.append({"name": grade.submission, "status": "error", "score": 0,
-                          "message": f"{grade.status}: {grade.message}", "line_no": 0,
-                          "execution_time": f"{grade.seconds:.1f}s"})  # fmt: skip
+            tests.append(
+                {
+                    "name": grade.submission,
+                    "status": "error",
+                    "score": 0,
+                    "message": f"{grade.status}: {grade.message}",
+                    "line_no": 0,
+                    "execution_time": f"{grade.seconds:.1f}s",
+                }
+            )
             continue
         scores = grade.exercise_scores(plan)
         for ex in plan.exercises:
             max_score += plan.points[ex.id]
             full = scores[ex.id] >= plan.points[ex.id]
-            tests.append({
-                "name": f"{grade.submission}: {ex.id}",
-                "status": "pass" if full and grade.status == "graded" else "fail",
-                "score": scores[ex.id],
-                "message": f"{scores[ex.id]:g} of {plan.points[ex.id]:g} points" + (
-                    "" if grade.status == "graded" else f" ({grade.status}: {grade.message})"),
-                "line_no": 0, "execution_time": f"{grade.seconds:.1f}s",
-            })  # fmt: skip
+            tests.append(
+                {
+                    "name": f"{grade.submission}: {ex.id}",
+                    "status": "pass" if full and grade.status == "graded" else "fail",
+                    "score": scores[ex.id],
+                    "message": f"{scores[ex.id]:g} of {plan.points[ex.id]:g} points"
+                    + (
+                        ""
+                        if grade.status == "graded"
+                        else f" ({grade.status}: {grade.message})"
+                    ),
+                    "line_no": 0,
+                    "execution_time": f"{grade.seconds:.1f}s",
+                }
+            )
     status = "pass" if tests and all(t["status"] == "pass" for t in tests) else "fail"
     return {"version": 1, "status": status, "max_score": max_score, "tests": tests}
 

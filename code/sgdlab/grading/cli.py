@@ -21,49 +21,102 @@ from .sandbox import Limits, isolation
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sgdlab", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="sgdlab",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     grade = sub.add_parser("grade", help="grade submissions into a gradebook")
-    grade.add_argument("submissions", nargs="+", type=Path,
-                       help=".ipynb or .py files, or folders of them")
-    grade.add_argument("--chapter", default=None,
-                       help="page name of the chapter, e.g. epochs-and-minibatches (default: "
-                       "each notebook's own, from its metadata; needed for .py files)")
-    grade.add_argument("--out", required=True, type=Path, help="folder for the gradebook")
-    grade.add_argument("--hidden", type=Path, default=None,
-                       help="folder of hidden cases, <chapter>.json (default: "
-                       "$SGDLAB_HIDDEN_CASES, else the repository's PUBLIC sample set)")
-    grade.add_argument("--book", type=Path, default=None,
-                       help="folder of the chapters, source of the reference solutions "
-                       "(default: $SGDLAB_BOOK or the repository's book/)")
-    grade.add_argument("--workers", type=int, default=None, help="parallel graders (cores)")
-    grade.add_argument("--cell-timeout", type=float, default=Limits.cell_seconds,
-                       help="seconds per cell (default %(default)s)")
-    grade.add_argument("--call-timeout", type=float, default=Limits.call_seconds,
-                       help="seconds per case (default %(default)s)")
-    grade.add_argument("--results", type=Path, default=None,
-                       help="also write the one submission's results.json here (Gradescope)")
-    grade.add_argument("--classroom", action="store_true",
-                       help="print the points for GitHub Classroom and write its result")
+    grade.add_argument(
+        "submissions",
+        nargs="+",
+        type=Path,
+        help=".ipynb or .py files, or folders of them",
+    )
+    grade.add_argument(
+        "--chapter",
+        default=None,
+        help="page name of the chapter, e.g. epochs-and-minibatches (default: "
+        "each notebook's own, from its metadata; needed for .py files)",
+    )
+    grade.add_argument(
+        "--out", required=True, type=Path, help="folder for the gradebook"
+    )
+    grade.add_argument(
+        "--hidden",
+        type=Path,
+        default=None,
+        help="folder of hidden cases, <chapter>.json (default: "
+        "$SGDLAB_HIDDEN_CASES, else the repository's PUBLIC sample set)",
+    )
+    grade.add_argument(
+        "--book",
+        type=Path,
+        default=None,
+        help="folder of the chapters, source of the reference solutions "
+        "(default: $SGDLAB_BOOK or the repository's book/)",
+    )
+    grade.add_argument(
+        "--workers", type=int, default=None, help="parallel graders (cores)"
+    )
+    grade.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=Limits.cell_seconds,
+        help="seconds per cell (default %(default)s)",
+    )
+    grade.add_argument(
+        "--call-timeout",
+        type=float,
+        default=Limits.call_seconds,
+        help="seconds per case (default %(default)s)",
+    )
+    grade.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="also write the one submission's results.json here (Gradescope)",
+    )
+    grade.add_argument(
+        "--classroom",
+        action="store_true",
+        help="print the points for GitHub Classroom and write its result",
+    )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
-    notebooks = sub.add_parser("notebooks", help="write student and instructor notebooks")
+    notebooks = sub.add_parser(
+        "notebooks", help="write student and instructor notebooks"
+    )
     notebooks.add_argument("--out", required=True, type=Path)
-    notebooks.add_argument("--book", type=Path, default=None, help="folder of the chapters")
-    exercises = sub.add_parser("exercises", help="the exercise bank and hidden-case templates")
-    exercises.add_argument("--book", type=Path, default=None, help="folder of the chapters")
-    exercises.add_argument("--update", action="store_true",
-                           help="regenerate sgdlab/grading/bank.json from the chapters")
-    exercises.add_argument("--template", type=Path, default=None, metavar="DIR",
-                           help="write DIR/<chapter>.json templates for hidden cases "
-                           "(existing files are kept)")
+    notebooks.add_argument(
+        "--book", type=Path, default=None, help="folder of the chapters"
+    )
+    exercises = sub.add_parser(
+        "exercises", help="the exercise bank and hidden-case templates"
+    )
+    exercises.add_argument(
+        "--book", type=Path, default=None, help="folder of the chapters"
+    )
+    exercises.add_argument(
+        "--update",
+        action="store_true",
+        help="regenerate sgdlab/grading/bank.json from the chapters",
+    )
+    exercises.add_argument(
+        "--template",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write DIR/<chapter>.json templates for hidden cases "
+        "(existing files are kept)",
+    )
     gradescope = sub.add_parser("gradescope", help="write a Gradescope autograder zip")
     gradescope.add_argument("--chapter", required=True)
     gradescope.add_argument("--hidden", required=True, type=Path)
     gradescope.add_argument("--out", required=True, type=Path)
     gradescope.add_argument("--book", type=Path, default=None)
-    return parser  # fmt: skip
+    return parser
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -94,7 +147,13 @@ def _notebooks(args) -> int:
 
 
 def _exercises(args) -> int:
-    from .exercises import BANK_FILE, CHAPTERS, hidden_template, read_chapter, write_bank
+    from .exercises import (
+        BANK_FILE,
+        CHAPTERS,
+        hidden_template,
+        read_chapter,
+        write_bank,
+    )
 
     if not args.update and not args.template:
         print("sgdlab exercises: give --update and/or --template DIR", file=sys.stderr)
@@ -144,14 +203,31 @@ def _grade(args) -> int:
     limits = Limits(cell_seconds=args.cell_timeout, call_seconds=args.call_timeout)
     mode = isolation()
     if not args.quiet:
-        what = f"of {args.chapter!r}" if args.chapter else "(chapters from the notebooks)"
-        print(f"grading {len(submissions)} submission(s) {what} with {mode}", file=sys.stderr)
-    grades = grade_many(submissions, args.out, chapter=args.chapter, hidden_dir=args.hidden,
-                        book=args.book, workers=args.workers, limits=limits,
-                        progress=not args.quiet)  # fmt: skip
-    counts = {s: sum(g.status == s for g in grades) for s in ("graded", "invalid", "limit",
-                                                               "timeout", "crashed")}  # fmt: skip
-    print(f"{args.out / 'grades.csv'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        what = (
+            f"of {args.chapter!r}" if args.chapter else "(chapters from the notebooks)"
+        )
+        print(
+            f"grading {len(submissions)} submission(s) {what} with {mode}",
+            file=sys.stderr,
+        )
+    grades = grade_many(
+        submissions,
+        args.out,
+        chapter=args.chapter,
+        hidden_dir=args.hidden,
+        book=args.book,
+        workers=args.workers,
+        limits=limits,
+        progress=not args.quiet,
+    )
+    counts = {
+        s: sum(g.status == s for g in grades)
+        for s in ("graded", "invalid", "limit", "timeout", "crashed")
+    }
+    print(
+        f"{args.out / 'grades.csv'}: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+    )
     if args.results is not None:
         from .autograder import single_results
 
@@ -164,8 +240,12 @@ def _grade(args) -> int:
     return 0
 
 
-_COMMANDS = {"grade": _grade, "notebooks": _notebooks, "exercises": _exercises,
-             "gradescope": _gradescope}  # fmt: skip
+_COMMANDS = {
+    "grade": _grade,
+    "notebooks": _notebooks,
+    "exercises": _exercises,
+    "gradescope": _gradescope,
+}
 
 
 if __name__ == "__main__":

@@ -28,8 +28,15 @@ REPO = Path(__file__).resolve().parents[3]
 BANK_FILE = Path(__file__).with_name("bank.json")
 #: The chapters in the book's order (``_toc.yml``): exercise ids start with
 #: ``ch<number>-``.
-CHAPTERS = ("epochs-and-minibatches", "epoch-rmse", "batch-size-and-time", "watching-sgd",
-            "landscape", "adaptive-optimizers", "sgd-and-schedules")  # fmt: skip
+CHAPTERS = (
+    "epochs-and-minibatches",
+    "epoch-rmse",
+    "batch-size-and-time",
+    "watching-sgd",
+    "landscape",
+    "adaptive-optimizers",
+    "sgd-and-schedules",
+)
 OPTIONS = ("function", "points", "hint", "forbid", "aliases", "rtol", "atol")
 
 
@@ -41,12 +48,17 @@ class Case:
     kwargs: dict = field(default_factory=dict)
 
     def describe(self, function: str) -> str:
-        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        parts = [repr(a) for a in self.args] + [
+            f"{k}={v!r}" for k, v in self.kwargs.items()
+        ]
         text = f"{function}({', '.join(parts)})"
         return text if len(text) < 200 else text[:197] + "..."
 
     def as_json(self) -> dict:
-        return {"args": list(self.args), **({"kwargs": self.kwargs} if self.kwargs else {})}
+        return {
+            "args": list(self.args),
+            **({"kwargs": self.kwargs} if self.kwargs else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,26 +105,39 @@ def _parse_block(ex_id: str, body: str, chapter: str, label: str) -> Exercise:
     where = f"{chapter}.md, graded exercise {ex_id}"
     unknown = set(options) - set(OPTIONS)
     if unknown:
-        raise ValueError(f"{where}: unknown option(s) {sorted(unknown)}; use {list(OPTIONS)}")
+        raise ValueError(
+            f"{where}: unknown option(s) {sorted(unknown)}; use {list(OPTIONS)}"
+        )
     for needed in ("function", "hint"):
         if not options.get(needed):
             raise ValueError(f"{where}: the :{needed}: option is required")
     number = CHAPTERS.index(chapter) + 1
     if not ex_id.startswith(f"ch{number}-"):
-        raise ValueError(f"{where}: the id must start with ch{number}- (chapter {number})")
+        raise ValueError(
+            f"{where}: the id must start with ch{number}- (chapter {number})"
+        )
     cases = yaml.safe_load("\n".join(lines)) or []
     if not isinstance(cases, list) or not cases:
-        raise ValueError(f"{where}: list the public cases, one '- args: [...]' per case")
+        raise ValueError(
+            f"{where}: list the public cases, one '- args: [...]' per case"
+        )
     public = tuple(_case(c, where) for c in cases)
     points = float(options.get("points", 1))
     if not points > 0:
         raise ValueError(f"{where}: :points: must be positive")
     return Exercise(
-        ex_id, chapter, label, options["function"], points, options["hint"], public,
+        ex_id,
+        chapter,
+        label,
+        options["function"],
+        points,
+        options["hint"],
+        public,
         forbid=tuple(options.get("forbid", "").split()),
         aliases=tuple(options.get("aliases", "").split()),
-        rtol=float(options.get("rtol", 1e-6)), atol=float(options.get("atol", 1e-9)),
-    )  # fmt: skip
+        rtol=float(options.get("rtol", 1e-6)),
+        atol=float(options.get("atol", 1e-9)),
+    )
 
 
 def _case(data, where: str) -> Case:
@@ -122,8 +147,10 @@ def _case(data, where: str) -> Case:
         or not isinstance(data.get("args", []), list)
         or not isinstance(data.get("kwargs", {}), dict)
     ):
-        raise ValueError(f'{where}: a case must be {{"args": [...], "kwargs": {{...}}}}, '
-                         f"got {data!r}")  # fmt: skip
+        raise ValueError(
+            f'{where}: a case must be {{"args": [...], "kwargs": {{...}}}}, '
+            f"got {data!r}"
+        )
     return Case(tuple(data.get("args", [])), dict(data.get("kwargs", {})))
 
 
@@ -134,9 +161,13 @@ def read_chapter(chapter: str, book: str | os.PathLike | None = None) -> list[Ex
     for match in GRADED.finditer(text):
         before = text[: match.start()]
         labels = re.findall(r":::\{exercise-start\}\n:label: (\S+)", before)
-        if not labels or before.rfind(":::{exercise-end}") > before.rfind(":::{exercise-start}"):
-            raise ValueError(f"{chapter}.md: the graded block {match.group(1)} must be inside "
-                             "an {exercise-start} ... {exercise-end} block")  # fmt: skip
+        if not labels or before.rfind(":::{exercise-end}") > before.rfind(
+            ":::{exercise-start}"
+        ):
+            raise ValueError(
+                f"{chapter}.md: the graded block {match.group(1)} must be inside "
+                "an {exercise-start} ... {exercise-end} block"
+            )
         found.append(_parse_block(match.group(1), match.group(2), chapter, labels[-1]))
     return found
 
@@ -152,16 +183,21 @@ def _block(text: str, start: str, end: str) -> str:
 
 
 def _code_cells(text: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S)]
+    return [
+        m.group(1) for m in re.finditer(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S)
+    ]
 
 
 def exercise_parts(chapter_text: str, exercise: Exercise) -> tuple[str, str, str]:
     """The statement (Markdown, without the graded block), the solution cell and
     the check cell of ``exercise``."""
-    statement = _block(chapter_text, f":label: {exercise.label}\n:::\n", ":::{exercise-end}")
+    statement = _block(
+        chapter_text, f":label: {exercise.label}\n:::\n", ":::{exercise-end}"
+    )
     statement = GRADED.sub("", statement)
-    solution = _block(chapter_text, f":::{{solution-start}} {exercise.label}\n",
-                      ":::{solution-end}")  # fmt: skip
+    solution = _block(
+        chapter_text, f":::{{solution-start}} {exercise.label}\n", ":::{solution-end}"
+    )
     cells = _code_cells(solution)
     defining = [c for c in cells if re.search(rf"^def {exercise.function}\(", c, re.M)]
     checking = [c for c in cells if re.match(rf'check\("{exercise.id}"', c.strip())]
@@ -177,9 +213,15 @@ def reference(exercise: Exercise, book: str | os.PathLike | None = None):
     """The reference solution: the chapter's solution cell, run in a fresh namespace."""
     text = (Path(book or book_dir()) / f"{exercise.chapter}.md").read_text()
     _, solution, _ = exercise_parts(text, exercise)
-    namespace: dict = {"__name__": f"sgdlab_reference_{exercise.chapter.replace('-', '_')}"}
-    exec(compile(solution, f"<{exercise.chapter}.md: solution of {exercise.id}>", "exec"),
-         namespace)  # fmt: skip
+    namespace: dict = {
+        "__name__": f"sgdlab_reference_{exercise.chapter.replace('-', '_')}"
+    }
+    exec(
+        compile(
+            solution, f"<{exercise.chapter}.md: solution of {exercise.id}>", "exec"
+        ),
+        namespace,
+    )
     return namespace[exercise.function]
 
 
@@ -203,15 +245,28 @@ def build_bank(book: str | os.PathLike | None = None) -> dict:
                     raise ValueError(f"exercise id {name!r} is used twice")
                 seen.add(name)
             ref = reference(ex, book)
-            exercises.append({
-                "id": ex.id, "chapter": ex.chapter, "label": ex.label, "function": ex.function,
-                "points": ex.points, "hint": ex.hint, "forbid": list(ex.forbid),
-                "aliases": list(ex.aliases), "rtol": ex.rtol, "atol": ex.atol,
-                "public": [{**c.as_json(), "expected": expected_value(ref, c)}
-                           for c in ex.public],
-            })  # fmt: skip
-    return {"about": "Generated from the chapters by `sgdlab exercises --update`; do not edit.",
-            "exercises": exercises}  # fmt: skip
+            exercises.append(
+                {
+                    "id": ex.id,
+                    "chapter": ex.chapter,
+                    "label": ex.label,
+                    "function": ex.function,
+                    "points": ex.points,
+                    "hint": ex.hint,
+                    "forbid": list(ex.forbid),
+                    "aliases": list(ex.aliases),
+                    "rtol": ex.rtol,
+                    "atol": ex.atol,
+                    "public": [
+                        {**c.as_json(), "expected": expected_value(ref, c)}
+                        for c in ex.public
+                    ],
+                }
+            )
+    return {
+        "about": "Generated from the chapters by `sgdlab exercises --update`; do not edit.",
+        "exercises": exercises,
+    }
 
 
 def bank_text(book: str | os.PathLike | None = None) -> str:
@@ -235,11 +290,21 @@ def load_bank() -> dict[str, Exercise]:
     out: dict[str, Exercise] = {}
     for e in data["exercises"]:
         ex = Exercise(
-            e["id"], e["chapter"], e["label"], e["function"], float(e["points"]), e["hint"],
-            tuple(Case(tuple(c["args"]), dict(c.get("kwargs", {}))) for c in e["public"]),
-            tuple(c["expected"] for c in e["public"]), tuple(e["forbid"]), tuple(e["aliases"]),
-            float(e["rtol"]), float(e["atol"]),
-        )  # fmt: skip
+            e["id"],
+            e["chapter"],
+            e["label"],
+            e["function"],
+            float(e["points"]),
+            e["hint"],
+            tuple(
+                Case(tuple(c["args"]), dict(c.get("kwargs", {}))) for c in e["public"]
+            ),
+            tuple(c["expected"] for c in e["public"]),
+            tuple(e["forbid"]),
+            tuple(e["aliases"]),
+            float(e["rtol"]),
+            float(e["atol"]),
+        )
         for name in (ex.id, *ex.aliases):
             out[name] = ex
     return out
@@ -284,8 +349,10 @@ def chapter_exercises(chapter: str) -> list[Exercise]:
     """The graded exercises of ``chapter`` (a page name such as ``"landscape"``)."""
     found = [e for e in EXERCISES.values() if e.chapter == chapter]
     if not found:
-        raise ValueError(f"no graded exercises for chapter {chapter!r}; choose one of "
-                         f"{list(CHAPTERS)}")  # fmt: skip
+        raise ValueError(
+            f"no graded exercises for chapter {chapter!r}; choose one of "
+            f"{list(CHAPTERS)}"
+        )
     return found
 
 
@@ -293,9 +360,11 @@ def chapter_exercises(chapter: str) -> list[Exercise]:
 # Hidden cases
 # --------------------------------------------------------------------------
 SAMPLE_HIDDEN = REPO / "grading" / "hidden-sample"
-SAMPLE_WARNING = ("WARNING: graded with the SAMPLE hidden cases of the repository "
-                  "(grading/hidden-sample), which every student can read; pass --hidden DIR "
-                  "(or set SGDLAB_HIDDEN_CASES) with cases of your own")
+SAMPLE_WARNING = (
+    "WARNING: graded with the SAMPLE hidden cases of the repository "
+    "(grading/hidden-sample), which every student can read; pass --hidden DIR "
+    "(or set SGDLAB_HIDDEN_CASES) with cases of your own"
+)
 
 
 def default_hidden_dir() -> Path:
@@ -345,8 +414,10 @@ def load_hidden(chapter: str, directory: str | os.PathLike) -> Hidden:
     if not isinstance(data, dict) or not all(
         k.startswith("_") or (k in bank and bank[k].id in known) for k in data
     ):
-        raise ValueError(f"{path} must map exercise ids of {chapter!r} ({sorted(known)}) "
-                         "to lists of cases")  # fmt: skip
+        raise ValueError(
+            f"{path} must map exercise ids of {chapter!r} ({sorted(known)}) "
+            "to lists of cases"
+        )
     hidden = Hidden({}, {}, str(path))
     for key, value in data.items():
         if key.startswith("_"):
@@ -355,13 +426,19 @@ def load_hidden(chapter: str, directory: str | os.PathLike) -> Hidden:
         if isinstance(value, dict):
             if "points" in value:
                 points = value["points"]
-                if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+                if (
+                    isinstance(points, bool)
+                    or not isinstance(points, int | float)
+                    or points < 0
+                ):
                     raise ValueError(f"{path}: points of {key} must be a number >= 0")
                 hidden.points[ex_id] = float(points)
             value = value.get("cases", [])
         if not isinstance(value, list):
-            raise ValueError(f"{path}: the cases of {key} must be a list of "
-                             '{"args": [...], "kwargs": {...}} objects')  # fmt: skip
+            raise ValueError(
+                f"{path}: the cases of {key} must be a list of "
+                '{"args": [...], "kwargs": {...}} objects'
+            )
         hidden.cases[ex_id] = [_case(c, str(path)) for c in value]
     return hidden
 
@@ -369,8 +446,10 @@ def load_hidden(chapter: str, directory: str | os.PathLike) -> Hidden:
 def hidden_template(chapter: str) -> dict:
     """A starting point for a chapter's hidden cases: each exercise with its
     points and its public cases as examples to replace."""
-    out: dict = {"_about": "Hidden cases of the chapter " + chapter + ": replace the example "
-                 "cases (copies of the public ones) with your own; points weight each exercise."}
+    out: dict = {
+        "_about": "Hidden cases of the chapter " + chapter + ": replace the example "
+        "cases (copies of the public ones) with your own; points weight each exercise."
+    }
     for ex in chapter_exercises(chapter):
         out[ex.id] = {"points": ex.points, "cases": [c.as_json() for c in ex.public]}
     return out

@@ -50,7 +50,14 @@ from .exercises import (
     load_hidden,
     reference,
 )
-from .sandbox import GRACE_SECONDS, Limits, SandboxError, Session, isolation, privilege_note
+from .sandbox import (
+    GRACE_SECONDS,
+    Limits,
+    SandboxError,
+    Session,
+    isolation,
+    privilege_note,
+)
 from .values import compare
 
 STATUSES = ("graded", "invalid", "limit", "timeout", "crashed")
@@ -96,8 +103,12 @@ class Grade:
         for case in self.cases:
             passed[case.exercise] += int(case.passed)
         counts = plan.counts
-        return {e.id: round(plan.points[e.id] * passed[e.id] / counts[e.id], 4)
-                if counts[e.id] else 0.0 for e in plan.exercises}  # fmt: skip
+        return {
+            e.id: round(plan.points[e.id] * passed[e.id] / counts[e.id], 4)
+            if counts[e.id]
+            else 0.0
+            for e in plan.exercises
+        }
 
     @property
     def score(self) -> float:
@@ -127,24 +138,33 @@ def read_submission(path: str | os.PathLike) -> tuple[list[dict], str | None]:
     if size == 0:
         raise InvalidSubmission("the file is empty")
     if size > MAX_SUBMISSION_BYTES:
-        raise InvalidSubmission(f"the file is larger than {MAX_SUBMISSION_BYTES // 2**20} MB")
+        raise InvalidSubmission(
+            f"the file is larger than {MAX_SUBMISSION_BYTES // 2**20} MB"
+        )
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidSubmission("the file is not text (UTF-8); submit the .ipynb or .py") from None
+        raise InvalidSubmission(
+            "the file is not text (UTF-8); submit the .ipynb or .py"
+        ) from None
     if path.suffix == ".py":
         if not text.strip():
             raise InvalidSubmission("the file is empty")
         return [{"number": 1, "source": text}], None
     if path.suffix != ".ipynb":
-        raise InvalidSubmission(f"submit a .ipynb notebook or a .py file, not {path.suffix!r}")
+        raise InvalidSubmission(
+            f"submit a .ipynb notebook or a .py file, not {path.suffix!r}"
+        )
     try:
         notebook = json.loads(text)
     except ValueError as err:
-        raise InvalidSubmission(f"the notebook is not valid JSON ({err}); was it saved "
-                                "completely?") from None  # fmt: skip
+        raise InvalidSubmission(
+            f"the notebook is not valid JSON ({err}); was it saved completely?"
+        ) from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise InvalidSubmission("the file is JSON but not a Jupyter notebook (no list of cells)")
+        raise InvalidSubmission(
+            "the file is JSON but not a Jupyter notebook (no list of cells)"
+        )
     meta = notebook.get("metadata", {})
     meta = meta.get("sgdlab", {}) if isinstance(meta, dict) else {}
     chapter = meta.get("chapter") if isinstance(meta, dict) else None
@@ -156,8 +176,9 @@ def read_submission(path: str | os.PathLike) -> tuple[list[dict], str | None]:
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise InvalidSubmission(f"the source of cell {number} is neither text nor a "
-                                    "list of lines")  # fmt: skip
+            raise InvalidSubmission(
+                f"the source of cell {number} is neither text nor a list of lines"
+            )
         cells.append({"number": number, "source": source})
     return cells, chapter if isinstance(chapter, str) else None
 
@@ -166,8 +187,9 @@ def read_cells(path: str | os.PathLike, chapter: str) -> list[dict]:
     """Like :func:`read_submission`, refusing a notebook made for another chapter."""
     cells, other = read_submission(path)
     if other and other != chapter:
-        raise InvalidSubmission(f"this notebook is for chapter {other!r}, but this run grades "
-                                f"{chapter!r}")  # fmt: skip
+        raise InvalidSubmission(
+            f"this notebook is for chapter {other!r}, but this run grades {chapter!r}"
+        )
     return cells
 
 
@@ -197,8 +219,11 @@ class Plan:
         return round(sum(self.points[e.id] for e in self.exercises), 4)
 
 
-def make_plan(chapter: str, hidden_dir: str | os.PathLike | None = None,
-              book: str | os.PathLike | None = None) -> Plan:  # fmt: skip
+def make_plan(
+    chapter: str,
+    hidden_dir: str | os.PathLike | None = None,
+    book: str | os.PathLike | None = None,
+) -> Plan:
     """Public and hidden cases of ``chapter``, expected values from the
     reference solutions in the chapter, and the points of each exercise."""
     exercises = tuple(chapter_exercises(chapter))
@@ -212,7 +237,9 @@ def make_plan(chapter: str, hidden_dir: str | os.PathLike | None = None,
         for i, case in enumerate(hidden.cases.get(exercise.id, []), 1):
             cases.append((exercise, i, True, case, expected_value(ref, case)))
     points = {e.id: hidden.points.get(e.id, e.points) for e in exercises}
-    return Plan(chapter, exercises, tuple(cases), points, hidden.source, is_sample(hidden_dir))
+    return Plan(
+        chapter, exercises, tuple(cases), points, hidden.source, is_sample(hidden_dir)
+    )
 
 
 class _Run:
@@ -220,7 +247,12 @@ class _Run:
     skips a cell that had to be killed."""
 
     def __init__(self, cells: list[dict], limits: Limits, mode: str, deadline: float):
-        self.cells, self.limits, self.mode, self.deadline = cells, limits, mode, deadline
+        self.cells, self.limits, self.mode, self.deadline = (
+            cells,
+            limits,
+            mode,
+            deadline,
+        )
         self.skip: set[int] = set()
         self.errors: list[str] = []
         self.session: Session | None = None
@@ -233,17 +265,22 @@ class _Run:
         """A session whose cells have run, or SandboxError."""
         while True:
             if self.left() <= 0:
-                raise SandboxError("timeout", f"the submission used up its "
-                                   f"{SUBMISSION_SECONDS:g} s")  # fmt: skip
+                raise SandboxError(
+                    "timeout", f"the submission used up its {SUBMISSION_SECONDS:g} s"
+                )
             session = Session(self.cells, self.limits, self.mode, frozenset(self.skip))
             current = None
             try:
                 while True:
-                    wait = (self.limits.cell_seconds if current is not None else
-                            self.limits.cells_seconds) + GRACE_SECONDS  # fmt: skip
-                    message = session.receive(min(wait, max(self.left(), 0.1)),
-                                              "the cells" if current is None
-                                              else self._name(current))  # fmt: skip
+                    wait = (
+                        self.limits.cell_seconds
+                        if current is not None
+                        else self.limits.cells_seconds
+                    ) + GRACE_SECONDS
+                    message = session.receive(
+                        min(wait, max(self.left(), 0.1)),
+                        "the cells" if current is None else self._name(current),
+                    )
                     event = message.get("event")
                     if event == "cell_start":
                         current = int(message.get("cell", 0))
@@ -258,7 +295,8 @@ class _Run:
                     elif event == "ready":
                         if message.get("output_overflow") and self.first:
                             self.errors.append(
-                                f"the output was cut at {self.limits.output_chars} characters")
+                                f"the output was cut at {self.limits.output_chars} characters"
+                            )
                         self.first = False
                         self.session = session
                         return session
@@ -268,9 +306,11 @@ class _Run:
                     raise
                 # The cell ignored its interruption: kill it, skip it, run the rest again.
                 self.skip.add(current)
-                self.errors.append(f"{self._name(current)} was stopped after "
-                                   f"{self.limits.cell_seconds:g} s (an endless loop?); "
-                                   "the other cells still ran")  # fmt: skip
+                self.errors.append(
+                    f"{self._name(current)} was stopped after "
+                    f"{self.limits.cell_seconds:g} s (an endless loop?); "
+                    "the other cells still ran"
+                )
             except BaseException:
                 session.close()
                 raise
@@ -284,7 +324,9 @@ class _Run:
             self.session = None
 
 
-def _grade_twice_if_crashed(path, plan: Plan, *, limits: Limits, mode: str | None) -> Grade:
+def _grade_twice_if_crashed(
+    path, plan: Plan, *, limits: Limits, mode: str | None
+) -> Grade:
     """Grade ``path``; if its process crashed, grade it once more before saying so.
 
     A crash is the submission's fault when it repeats (``os._exit`` at top level
@@ -296,13 +338,19 @@ def _grade_twice_if_crashed(path, plan: Plan, *, limits: Limits, mode: str | Non
         return grade
     again = grade_submission(path, plan, limits=limits, mode=mode)
     if again.status != "crashed":
-        again.message = (f"{again.message} (graded a second time: the first run crashed: "
-                         f"{grade.message})")  # fmt: skip
+        again.message = (
+            f"{again.message} (graded a second time: the first run crashed: "
+            f"{grade.message})"
+        )
     return again
 
 
 def grade_submission(
-    path: str | os.PathLike, plan: Plan, *, limits: Limits = DEFAULT_LIMITS, mode: str | None = None
+    path: str | os.PathLike,
+    plan: Plan,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    mode: str | None = None,
 ) -> Grade:
     """Grade one file against ``plan``; never raises for anything in the file."""
     mode = mode or isolation()
@@ -325,17 +373,23 @@ def grade_submission(
                 if err.kind == "limit":
                     raise
                 why = "timed out" if err.kind == "timeout" else "crashed the process"
-                grade.cases.append(CaseResult(exercise.id, number, hidden, False,
-                                              f"{why}: {err}"))  # fmt: skip
+                grade.cases.append(
+                    CaseResult(exercise.id, number, hidden, False, f"{why}: {err}")
+                )
                 continue
             if reply.get("error") == "limit":
                 raise SandboxError("limit", str(reply.get("message")))
             if "value" in reply:
-                problem = compare(expected, reply["value"], rtol=exercise.rtol, atol=exercise.atol)
+                problem = compare(
+                    expected, reply["value"], rtol=exercise.rtol, atol=exercise.atol
+                )
             else:
                 problem = str(reply.get("message", "no value returned"))
-            grade.cases.append(CaseResult(exercise.id, number, hidden, problem is None,
-                                          problem or "passed"))  # fmt: skip
+            grade.cases.append(
+                CaseResult(
+                    exercise.id, number, hidden, problem is None, problem or "passed"
+                )
+            )
     except SandboxError as err:
         grade.status = {"timeout": "timeout", "limit": "limit"}.get(err.kind, "crashed")
         grade.message = str(err)
@@ -350,7 +404,9 @@ def grade_submission(
         grade.seconds = time.monotonic() - start
     if grade.status == "graded":
         failed = [c for c in grade.cases if not c.passed]
-        grade.message = "all cases pass" if not failed else f"{len(failed)} case(s) fail"
+        grade.message = (
+            "all cases pass" if not failed else f"{len(failed)} case(s) fail"
+        )
     return grade
 
 
@@ -363,10 +419,14 @@ def _points(value: float) -> str:
 
 def feedback_text(grade: Grade, plan: Plan) -> str:
     """Readable feedback: public cases with expected/got, hidden ones as pass/fail only."""
-    lines = [f"Submission: {grade.submission}", f"Chapter: {plan.chapter}",
-             f"Status: {grade.status} ({grade.isolation})",
-             f"Score: {_points(grade.score)} / {_points(plan.max_score)} points "
-             f"({grade.cases_passed} of {len(plan.cases)} cases pass)", ""]  # fmt: skip
+    lines = [
+        f"Submission: {grade.submission}",
+        f"Chapter: {plan.chapter}",
+        f"Status: {grade.status} ({grade.isolation})",
+        f"Score: {_points(grade.score)} / {_points(plan.max_score)} points "
+        f"({grade.cases_passed} of {len(plan.cases)} cases pass)",
+        "",
+    ]
     if plan.sample:
         lines[0:0] = [SAMPLE_WARNING, ""]
     if grade.message and grade.status != "graded":
@@ -380,13 +440,19 @@ def feedback_text(grade: Grade, plan: Plan) -> str:
     for exercise, number, hidden, case, _ in plan.cases:
         if exercise.id != current:
             current = exercise.id
-            lines.append(f"{exercise.id} ({exercise.function}): "
-                         f"{_points(scores[exercise.id])} / {_points(plan.points[exercise.id])} "
-                         "points")  # fmt: skip
+            lines.append(
+                f"{exercise.id} ({exercise.function}): "
+                f"{_points(scores[exercise.id])} / {_points(plan.points[exercise.id])} "
+                "points"
+            )
         result = cases.get((exercise.id, number, hidden))
         mark = "PASS" if result and result.passed else "FAIL"
         if hidden:
-            detail = "" if result is None or result.passed else " (hidden case: inputs not shown)"
+            detail = (
+                ""
+                if result is None or result.passed
+                else " (hidden case: inputs not shown)"
+            )
             lines.append(f"  [{mark}] hidden case {number}{detail}")
         else:
             what = case.describe(exercise.function)
@@ -411,15 +477,18 @@ def results_json(grade: Grade, plan: Plan) -> dict:
         else:
             output = "not run" if result is None else result.message
         worth = plan.points[exercise.id] / counts[exercise.id]
-        tests.append({
-            "name": f"{exercise.id}: {'hidden' if hidden else 'public'} case {number}",
-            "score": worth if passed else 0.0,
-            "max_score": worth,
-            "output": output,
-            "visibility": "after_published" if hidden else "visible",
-        })  # fmt: skip
+        tests.append(
+            {
+                "name": f"{exercise.id}: {'hidden' if hidden else 'public'} case {number}",
+                "score": worth if passed else 0.0,
+                "max_score": worth,
+                "output": output,
+                "visibility": "after_published" if hidden else "visible",
+            }
+        )
     output = f"{grade.status} ({grade.isolation}): {grade.message}" + "".join(
-        f"\n{e}" for e in grade.cell_errors)
+        f"\n{e}" for e in grade.cell_errors
+    )
     if plan.sample:
         output = SAMPLE_WARNING + "\n" + output
     return {
@@ -439,9 +508,10 @@ def _row(grade: Grade, plan: Plan | None, exercise_ids: list[str]) -> dict:
         "isolation": grade.isolation,
         "score": grade.score if plan else 0,
         "max_score": plan.max_score if plan else "",
-        "hidden_cases": "" if plan is None else (
-            "SAMPLE (public)" if plan.sample else plan.hidden_source),
-    }  # fmt: skip
+        "hidden_cases": ""
+        if plan is None
+        else ("SAMPLE (public)" if plan.sample else plan.hidden_source),
+    }
     scores = grade.exercise_scores(plan) if plan else {}
     for ex_id in exercise_ids:
         row[ex_id] = scores.get(ex_id, "")
@@ -480,9 +550,11 @@ def chapter_of(path: Path, chapter: str | None) -> str:
     except InvalidSubmission:
         raise
     if not found:
-        raise InvalidSubmission("the chapter is unknown: the file names none in its metadata "
-                                "(a .py file, or a notebook not made from the book); grade it "
-                                "with --chapter")  # fmt: skip
+        raise InvalidSubmission(
+            "the chapter is unknown: the file names none in its metadata "
+            "(a .py file, or a notebook not made from the book); grade it "
+            "with --chapter"
+        )
     return found
 
 
@@ -529,16 +601,29 @@ def grade_many(
                 raise
             for i, ci in enumerate(chapters):
                 if ci == c:
-                    early[i] = Grade(names[i], "invalid", mode,
-                                     f"the notebook names an unknown chapter {c!r}")  # fmt: skip
+                    early[i] = Grade(
+                        names[i],
+                        "invalid",
+                        mode,
+                        f"the notebook names an unknown chapter {c!r}",
+                    )
     if any(p.sample for p in plans.values()):
         print(SAMPLE_WARNING, file=sys.stderr, flush=True)
     note = privilege_note(mode)
     if note:
         print("WARNING: " + note, file=sys.stderr, flush=True)
     exercise_ids = [e.id for p in plans.values() for e in p.exercises]
-    columns = ["submission", "chapter", "status", "isolation", "score", "max_score",
-               "hidden_cases", *exercise_ids, "message"]  # fmt: skip
+    columns = [
+        "submission",
+        "chapter",
+        "status",
+        "isolation",
+        "score",
+        "max_score",
+        "hidden_cases",
+        *exercise_ids,
+        "message",
+    ]
     workers = workers or os.cpu_count() or 1
     rows: dict[int, dict] = {}
     grades: dict[int, Grade] = {}
@@ -553,14 +638,24 @@ def grade_many(
         folder = out / names[i]
         folder.mkdir(exist_ok=True)
         if plan is not None:
-            (folder / "results.json").write_text(json.dumps(results_json(grade, plan), indent=1))
+            (folder / "results.json").write_text(
+                json.dumps(results_json(grade, plan), indent=1)
+            )
             (folder / "feedback.txt").write_text(feedback_text(grade, plan))
         else:
-            (folder / "results.json").write_text(json.dumps({
-                "score": 0.0, "output": f"{grade.status}: {grade.message}", "tests": []},
-                indent=1))  # fmt: skip
+            (folder / "results.json").write_text(
+                json.dumps(
+                    {
+                        "score": 0.0,
+                        "output": f"{grade.status}: {grade.message}",
+                        "tests": [],
+                    },
+                    indent=1,
+                )
+            )
             (folder / "feedback.txt").write_text(
-                f"Submission: {names[i]}\nStatus: {grade.status}\nWhy: {grade.message}\n")
+                f"Submission: {names[i]}\nStatus: {grade.status}\nWhy: {grade.message}\n"
+            )
         with lock:
             rows[i] = _row(grade, plan, exercise_ids)
             grades[i] = grade
@@ -578,16 +673,24 @@ def grade_many(
     for i, grade in early.items():
         finish(i, grade)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_grade_twice_if_crashed, p, plans[chapters[i]], limits=limits,
-                               mode=mode): i
-                   for i, p in enumerate(paths) if i not in early}  # fmt: skip
+        futures = {
+            pool.submit(
+                _grade_twice_if_crashed, p, plans[chapters[i]], limits=limits, mode=mode
+            ): i
+            for i, p in enumerate(paths)
+            if i not in early
+        }
         for future in as_completed(futures):
             i = futures[future]
             try:
                 grade = future.result()
             except BaseException as err:  # noqa: BLE001 - a dead worker costs one row, not all
-                grade = Grade(names[i], "crashed", mode,
-                              f"grader error: {type(err).__name__}: {err}")  # fmt: skip
+                grade = Grade(
+                    names[i],
+                    "crashed",
+                    mode,
+                    f"grader error: {type(err).__name__}: {err}",
+                )
             finish(i, grade)
     if any(p.sample for p in plans.values()):
         print(SAMPLE_WARNING, file=sys.stderr, flush=True)

@@ -56,10 +56,17 @@ def _stub_source(source: str, names: list[str], module: str) -> str:
             raise ValueError(f"forbid: {module}.{name} does not exist")
         first, last = node.body[0], node.body[-1]
         indent = " " * first.col_offset
-        message = (f"{module}.{name} gives the answer of a graded exercise; it is not "
-                   "available while grading: write it yourself")  # fmt: skip
-        spans.append((first.lineno - 1, last.end_lineno,
-                      f"{indent}raise RuntimeError({message!r})\n"))  # fmt: skip
+        message = (
+            f"{module}.{name} gives the answer of a graded exercise; it is not "
+            "available while grading: write it yourself"
+        )
+        spans.append(
+            (
+                first.lineno - 1,
+                last.end_lineno,
+                f"{indent}raise RuntimeError({message!r})\n",
+            )
+        )
     for start, end, text in sorted(spans, reverse=True):
         lines[start:end] = [text]
     return "".join(lines)
@@ -79,8 +86,13 @@ def _find(body, parts):
 def build_copy(destination: Path, forbidden: list[str]) -> Path:
     """Write the grading copy of the package to ``destination/sgdlab``."""
     target = destination / "sgdlab"
-    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", "grading", "__main__.py", "*.egg-info"))  # fmt: skip
+    shutil.copytree(
+        PACKAGE,
+        target,
+        ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "grading", "__main__.py", "*.egg-info"
+        ),
+    )
     (target / "grading").mkdir()
     for name in KEEP_IN_GRADING:
         shutil.copy(PACKAGE / "grading" / name, target / "grading" / name)

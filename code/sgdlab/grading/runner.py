@@ -26,7 +26,8 @@ import time
 import traceback
 
 _spec = importlib.util.spec_from_file_location(
-    "_sgdlab_values", os.path.join(os.path.dirname(os.path.abspath(__file__)), "values.py")
+    "_sgdlab_values",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "values.py"),
 )
 _values = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_values)
@@ -48,8 +49,12 @@ def _use_grading_copy(folder) -> None:
     not from wherever the grader's environment installed it."""
     if not folder:
         return
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()
-                        and "editable" not in getattr(f, "__name__", "").lower()]
+    sys.meta_path[:] = [
+        f
+        for f in sys.meta_path
+        if "editable" not in type(f).__name__.lower()
+        and "editable" not in getattr(f, "__name__", "").lower()
+    ]
     sys.path.insert(0, folder)
     sys.path_importer_cache.clear()
     for name in [m for m in sys.modules if m == "sgdlab" or m.startswith("sgdlab.")]:
@@ -58,14 +63,22 @@ def _use_grading_copy(folder) -> None:
 
 def limit_breach(err: BaseException):
     """What cap ``err`` ran into, or None."""
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return (f"the disk limit ({LIMITS['disk_bytes'] // 2**20} MB written) was reached: "
-                f"{type(err).__name__}: {err}")
+    if isinstance(err, OSError) and err.errno in (
+        errno.ENOSPC,
+        errno.EFBIG,
+        errno.EDQUOT,
+    ):
+        return (
+            f"the disk limit ({LIMITS['disk_bytes'] // 2**20} MB written) was reached: "
+            f"{type(err).__name__}: {err}"
+        )
     if (isinstance(err, BlockingIOError) and err.errno == errno.EAGAIN) or (
         isinstance(err, RuntimeError) and "can't start new thread" in str(err)
     ):
-        return (f"the limit of {LIMITS['processes']} processes and threads was reached: "
-                f"{type(err).__name__}: {err}")
+        return (
+            f"the limit of {LIMITS['processes']} processes and threads was reached: "
+            f"{type(err).__name__}: {err}"
+        )
     return None
 
 
@@ -138,8 +151,14 @@ def _strip_magics(source: str) -> str:
 
 
 def _student_traceback(err: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith("<cell")]
-    where = f" ({frames[-1].filename[1:-1]}, line {frames[-1].lineno})" if frames else ""
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if f.filename.startswith("<cell")
+    ]
+    where = (
+        f" ({frames[-1].filename[1:-1]}, line {frames[-1].lineno})" if frames else ""
+    )
     return f"{type(err).__name__}: {err}{where}"
 
 
@@ -192,16 +211,28 @@ def main() -> None:
         signal.signal(signal.SIGALRM, _on_alarm)  # a cell may have changed it
         left = budget - (time.monotonic() - started)
         if left <= 0:
-            send({"event": "cell_error", "cell": i, "kind": "timeout",
-                  "message": f"cell {number} and the cells after it were not run: the cells "
-                             f"used up their {budget:g} s"})
+            send(
+                {
+                    "event": "cell_error",
+                    "cell": i,
+                    "kind": "timeout",
+                    "message": f"cell {number} and the cells after it were not run: the cells "
+                    f"used up their {budget:g} s",
+                }
+            )
             break
         send({"event": "cell_start", "cell": i})
         try:
             code = compile(_strip_magics(source), f"<cell {number}>", "exec")
         except SyntaxError as err:
-            send({"event": "cell_error", "cell": i, "kind": "SyntaxError",
-                  "message": f"SyntaxError in cell {number}, line {err.lineno}: {err.msg}"})
+            send(
+                {
+                    "event": "cell_error",
+                    "cell": i,
+                    "kind": "SyntaxError",
+                    "message": f"SyntaxError in cell {number}, line {err.lineno}: {err.msg}",
+                }
+            )
             continue
         limit = min(cell_seconds, left)
         try:
@@ -211,18 +242,37 @@ def main() -> None:
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout:
-            send({"event": "cell_error", "cell": i, "kind": "timeout",
-                  "message": f"cell {number} was stopped after {limit:g} s (an endless loop?); "
-                             "the other cells still ran"})
+            send(
+                {
+                    "event": "cell_error",
+                    "cell": i,
+                    "kind": "timeout",
+                    "message": f"cell {number} was stopped after {limit:g} s (an endless loop?); "
+                    "the other cells still ran",
+                }
+            )
             continue
         except BaseException as err:  # noqa: BLE001 - SystemExit and all: report, go on
             breach = limit_breach(err)
-            send({"event": "limit" if breach else "cell_error", "cell": i,
-                  "kind": type(err).__name__,
-                  "message": f"cell {number}: {breach}" if breach else _student_traceback(err)})
+            send(
+                {
+                    "event": "limit" if breach else "cell_error",
+                    "cell": i,
+                    "kind": type(err).__name__,
+                    "message": f"cell {number}: {breach}"
+                    if breach
+                    else _student_traceback(err),
+                }
+            )
             continue
         send({"event": "cell_done", "cell": i})
-    send({"event": "ready", "output_overflow": output.overflow, "output": output.text()[:2000]})
+    send(
+        {
+            "event": "ready",
+            "output_overflow": output.overflow,
+            "output": output.text()[:2000],
+        }
+    )
 
     for line in requests:
         request = json.loads(line)
@@ -231,7 +281,12 @@ def main() -> None:
         name = request["call"]
         function = namespace.get(name)
         if function is None:
-            send({"error": "missing", "message": f"no function named {name!r} is defined"})
+            send(
+                {
+                    "error": "missing",
+                    "message": f"no function named {name!r} is defined",
+                }
+            )
             continue
         if not callable(function):
             send(
@@ -246,8 +301,12 @@ def main() -> None:
             value = function(*request.get("args", []), **request.get("kwargs", {}))
         except BaseException as err:  # noqa: BLE001
             breach = limit_breach(err)
-            send({"error": "limit" if breach else "exception",
-                  "message": breach or _student_traceback(err)})
+            send(
+                {
+                    "error": "limit" if breach else "exception",
+                    "message": breach or _student_traceback(err),
+                }
+            )
             continue
         try:
             send({"value": _values.encode(value)})

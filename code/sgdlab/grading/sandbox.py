@@ -107,10 +107,13 @@ def _uid_range() -> tuple[int, int]:
     try:
         start, end = (int(x) for x in text.split("-"))
     except ValueError:
-        raise ValueError(f"SGDLAB_SANDBOX_UIDS must look like 1500000000-1500004095, "
-                         f"got {text!r}") from None  # fmt: skip
+        raise ValueError(
+            f"SGDLAB_SANDBOX_UIDS must look like 1500000000-1500004095, got {text!r}"
+        ) from None
     if not 1000 <= start <= end < 2**32 - 1:
-        raise ValueError(f"SGDLAB_SANDBOX_UIDS: need 1000 <= START <= END, got {text!r}")
+        raise ValueError(
+            f"SGDLAB_SANDBOX_UIDS: need 1000 <= START <= END, got {text!r}"
+        )
     return start, end
 
 
@@ -123,8 +126,11 @@ class _UidPool:
         self._held: dict[int, int] = {}
 
     def _folder(self) -> Path:
-        folder = Path("/run/sgdlab-uids") if os.path.isdir("/run") else Path(
-            tempfile.gettempdir(), "sgdlab-uids-root")  # fmt: skip
+        folder = (
+            Path("/run/sgdlab-uids")
+            if os.path.isdir("/run")
+            else Path(tempfile.gettempdir(), "sgdlab-uids-root")
+        )
         folder.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
@@ -182,8 +188,14 @@ def kill_user(uid: int, seconds: float = 10.0) -> bool:
     while _processes_of(uid):
         if time.monotonic() > deadline:
             return False
-        subprocess.run(["kill", "-KILL", "-1"], user=uid, group=uid, extra_groups=[],
-                       capture_output=True, check=False)  # fmt: skip
+        subprocess.run(
+            ["kill", "-KILL", "-1"],
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            capture_output=True,
+            check=False,
+        )
         time.sleep(0.02)
     return True
 
@@ -251,7 +263,9 @@ def _ancestors(paths) -> list[str]:
     return out
 
 
-def _bwrap_command(python: str, package_copy: Path, limits: Limits, uid: int | None) -> list[str]:
+def _bwrap_command(
+    python: str, package_copy: Path, limits: Limits, uid: int | None
+) -> list[str]:
     """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
     the mounts as root, without a user namespace, and ``setpriv`` drops to
     ``uid`` with no capabilities before Python starts; otherwise bubblewrap
@@ -292,23 +306,74 @@ def _bwrap_command(python: str, package_copy: Path, limits: Limits, uid: int | N
         namespaces = ["--unshare-all"]
         drop: list[str] = []
     else:
-        namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                      "--unshare-cgroup-try", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
-                      "--cap-add", "CAP_SETGID"]  # fmt: skip
-        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--inh-caps=-all", "--"]  # fmt: skip
+        namespaces = [
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+        ]
+        drop = [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+        ]
     return [
         # The private /tmp comes first: binds below it (a venv or a clone in
         # /tmp) are then mounted on top of it instead of being hidden by it.
-        "bwrap", *namespaces, "--die-with-parent", "--new-session",
-        "--perms", "1777", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp",
-        *binds, "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp",
-        "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-        "--setenv", "TMPDIR", "/tmp", "--setenv", "PYTHONHASHSEED", "0",
-        "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MPLBACKEND", "Agg",
-        "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-        *drop, python, "-I", str(package / "grading" / "runner.py"),
-    ]  # fmt: skip
+        "bwrap",
+        *namespaces,
+        "--die-with-parent",
+        "--new-session",
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.disk_bytes),
+        "--tmpfs",
+        "/tmp",
+        *binds,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/tmp",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--setenv",
+        "PYTHONHASHSEED",
+        "0",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "MPLBACKEND",
+        "Agg",
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        *drop,
+        python,
+        "-I",
+        str(package / "grading" / "runner.py"),
+    ]
 
 
 def _reachable(path: str | Path) -> bool:
@@ -335,11 +400,33 @@ def bwrap_works() -> bool:
     if shutil.which("bwrap") is None:
         return False
     if _is_root():
-        command = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                   "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                   "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-                   "setpriv", f"--reuid={UID_RANGE[0]}", f"--regid={UID_RANGE[0]}",
-                   "--clear-groups", "--inh-caps=-all", "--", "true"]  # fmt: skip
+        command = [
+            "bwrap",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "setpriv",
+            f"--reuid={UID_RANGE[0]}",
+            f"--regid={UID_RANGE[0]}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+            "true",
+        ]
     else:
         command = ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
     try:
@@ -366,9 +453,11 @@ def isolation() -> str:
 def privilege_note(mode: str) -> str:
     """A warning for a weak setting, or ``""``."""
     if mode == REDUCED and not _is_root():
-        return ("reduced isolation without root: submissions run under your own user id, "
-                "so they could signal your processes and read your files; run the grader "
-                "as root (e.g. with sudo): each submission then gets a user id of its own")
+        return (
+            "reduced isolation without root: submissions run under your own user id, "
+            "so they could signal your processes and read your files; run the grader "
+            "as root (e.g. with sudo): each submission then gets a user id of its own"
+        )
     return ""
 
 
@@ -409,8 +498,13 @@ class Session:
     Use as a context manager; every process of the submission is killed on exit.
     """
 
-    def __init__(self, cells: list, limits: Limits | None = None, mode: str | None = None,
-                 skip: set[int] | frozenset[int] = frozenset()):  # fmt: skip
+    def __init__(
+        self,
+        cells: list,
+        limits: Limits | None = None,
+        mode: str | None = None,
+        skip: set[int] | frozenset[int] = frozenset(),
+    ):
         self.limits = limits = limits or Limits()
         self.mode = mode or isolation()
         self.started = time.monotonic()
@@ -445,24 +539,45 @@ class Session:
                 owner = {"user": self.uid, "group": self.uid, "extra_groups": []}
                 python, fds, site_dirs = _python_for_others()
             cmd = [python, "-I", str(package_copy / "grading" / "runner.py")]
-            env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp,
-                   "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-                   "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+            env = {
+                "PATH": "/usr/bin:/bin",
+                "HOME": tmp,
+                "TMPDIR": tmp,
+                "PYTHONHASHSEED": "0",
+                "OMP_NUM_THREADS": "1",
+                "MPLBACKEND": "Agg",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
         nproc = limits.processes
         if self.uid is None:  # RLIMIT_NPROC counts all processes of the user
             nproc += sum(1 + threads for _, threads in _processes_of(os.getuid()))
         self._nproc = nproc
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=tmp, env=env, start_new_session=True, preexec_fn=self._set_limits,
-            pass_fds=fds, **owner,
-        )  # fmt: skip
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp,
+            env=env,
+            start_new_session=True,
+            preexec_fn=self._set_limits,
+            pass_fds=fds,
+            **owner,
+        )
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
-        self.send({"cells": cells, "output_limit": limits.output_chars,
-                   "cell_seconds": limits.cell_seconds, "cells_seconds": limits.cells_seconds,
-                   "skip": sorted(skip), "processes": limits.processes,
-                   "disk_bytes": limits.disk_bytes, "site": site_dirs,
-                   "package": None if self.mode == BWRAP else str(package_copy.parent)})
+        self.send(
+            {
+                "cells": cells,
+                "output_limit": limits.output_chars,
+                "cell_seconds": limits.cell_seconds,
+                "cells_seconds": limits.cells_seconds,
+                "skip": sorted(skip),
+                "processes": limits.processes,
+                "disk_bytes": limits.disk_bytes,
+                "site": site_dirs,
+                "package": None if self.mode == BWRAP else str(package_copy.parent),
+            }
+        )
 
     def _set_limits(self) -> None:
         """In the child, after the user id changed and before ``exec``."""
@@ -489,24 +604,34 @@ class Session:
         self._next_check = now + 0.2
         threads = sum(t for _, t in _processes_of(self.uid))
         if threads >= self.limits.processes:
-            raise SandboxError("limit", f"the submission started {threads} processes and threads; "
-                               f"the limit is {self.limits.processes}")  # fmt: skip
+            raise SandboxError(
+                "limit",
+                f"the submission started {threads} processes and threads; "
+                f"the limit is {self.limits.processes}",
+            )
         if self.mode != BWRAP:  # bubblewrap's /tmp is a tmpfs of the capped size
             roots = list(SHARED_WRITABLE)
             if not any(Path(self._tmp.name).is_relative_to(r) for r in roots):
-                roots.append(self._tmp.name)  # else counted once, from its shared parent
+                roots.append(
+                    self._tmp.name
+                )  # else counted once, from its shared parent
             written = sum(_owned_bytes(root, self.uid) for root in roots)
             if written > self.limits.disk_bytes:
                 cap = self.limits.disk_bytes / 2**20
-                raise SandboxError("limit", f"the submission wrote {written / 2**20:.0f} MB to "
-                                   f"disk; the limit is {cap:.0f} MB")  # fmt: skip
+                raise SandboxError(
+                    "limit",
+                    f"the submission wrote {written / 2**20:.0f} MB to "
+                    f"disk; the limit is {cap:.0f} MB",
+                )
 
     def send(self, message: dict) -> None:
         try:
             self.proc.stdin.write((json.dumps(message) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise SandboxError("crashed", "the submission's process ended early") from None
+            raise SandboxError(
+                "crashed", "the submission's process ended early"
+            ) from None
 
     def receive(self, seconds: float, what: str) -> dict:
         """The next message, waiting at most ``seconds``."""
@@ -524,16 +649,22 @@ class Session:
                 code = self.proc.wait()
                 self._check_caps()
                 how = f"signal {-code}" if code < 0 else f"exit status {code}"
-                raise SandboxError("crashed", f"the Python process ended ({how}) during {what}")
+                raise SandboxError(
+                    "crashed", f"the Python process ended ({how}) during {what}"
+                )
             self._buffer += chunk
             if len(self._buffer) > self.limits.reply_bytes:
-                raise SandboxError("crashed", f"a reply during {what} exceeded "
-                                   f"{self.limits.reply_bytes} bytes")  # fmt: skip
+                raise SandboxError(
+                    "crashed",
+                    f"a reply during {what} exceeded {self.limits.reply_bytes} bytes",
+                )
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
         except ValueError:
-            raise SandboxError("crashed", f"an unreadable reply during {what}") from None
+            raise SandboxError(
+                "crashed", f"an unreadable reply during {what}"
+            ) from None
         if not isinstance(message, dict):
             raise SandboxError("crashed", f"an unreadable reply during {what}")
         return message

@@ -37,7 +37,9 @@ def encode(value, _depth: int = 0):
     if isinstance(value, float):
         if math.isfinite(value):
             return value
-        return {"float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+        return {
+            "float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        }
     module = type(value).__module__
     if module.startswith("numpy") or module.startswith("torch"):
         if hasattr(value, "detach"):
@@ -46,7 +48,9 @@ def encode(value, _depth: int = 0):
             return encode(value.tolist(), _depth + 1)
     if isinstance(value, list | tuple):
         if len(value) > MAX_ITEMS:
-            raise UnsupportedValue(f"a list of {len(value)} items is too long to return")
+            raise UnsupportedValue(
+                f"a list of {len(value)} items is too long to return"
+            )
         return [encode(v, _depth + 1) for v in value]
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
@@ -69,7 +73,11 @@ def decode_float(value):
 def _shape(value) -> tuple:
     if isinstance(value, list):
         inner = {_shape(v) for v in value}
-        return (len(value), *next(iter(inner))) if len(inner) == 1 else (len(value), "ragged")
+        return (
+            (len(value), *next(iter(inner)))
+            if len(inner) == 1
+            else (len(value), "ragged")
+        )
     return ()
 
 
@@ -101,7 +109,8 @@ def compare(
     if isinstance(expected, list):
         if not isinstance(got, list):
             return (
-                f"{where}expected a list or array of shape {_shape(expected)}, got {_describe(got)}"
+                f"{where}expected a list or array of shape {_shape(expected)}, "
+                f"got {_describe(got)}"
             )
         if len(got) != len(expected):
             return f"{where}expected shape {_shape(expected)}, got shape {_shape(got)}"
@@ -114,7 +123,9 @@ def compare(
         if not isinstance(got, dict) or set(got) != set(expected):
             return f"{where}expected a dict with keys {sorted(expected)}, got {_describe(got)}"
         for k in expected:
-            message = compare(expected[k], got[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}] ")
+            message = compare(
+                expected[k], got[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}] "
+            )
             if message:
                 return message
         return None

@@ -7,7 +7,7 @@ those stylesheets load through ``url(...)`` (fonts, images), each file once.
 External addresses (``http://``, ``https://``, ``//``) and ``data:`` URIs are
 not fetched; a data URI already counts as part of the HTML.
 
-Run it as ``python -m sgdlab.pageweight _build/html/book/*.html``.
+Run it as ``python tools/pageweight.py _build/html/book/*.html``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ _REF = re.compile(
 _LINK_REL = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']([^"']+)["'][^>]*>""", re.I)
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""", re.I)
 #: <link rel=...> kinds that a browser loads while showing the page.
-_LOADED_RELS = {"stylesheet", "icon", "shortcut", "preload", "modulepreload", "apple-touch-icon"}
+_LOADED_RELS = {
+    "stylesheet",
+    "icon",
+    "shortcut",
+    "preload",
+    "modulepreload",
+    "apple-touch-icon",
+}
 
 
 @dataclass
@@ -112,7 +119,9 @@ def _is_link_only(text: str, ref: str) -> bool:
     """True if ``ref`` appears only in <link> tags (so it needs a loading rel)."""
     pattern = re.escape(ref)
     in_link = re.search(rf"<link\b[^>]*{pattern}", text, re.I) is not None
-    elsewhere = re.search(rf"<(?:script|img|source|iframe|embed)\b[^>]*{pattern}", text, re.I)
+    elsewhere = re.search(
+        rf"<(?:script|img|source|iframe|embed)\b[^>]*{pattern}", text, re.I
+    )
     return in_link and elsewhere is None
 
 
@@ -120,7 +129,9 @@ def site_pages(directory: str | Path) -> list[Path]:
     """The HTML pages of a built site (not the theme's or Sphinx's own folders)."""
     root = Path(directory)
     return sorted(
-        p for p in root.rglob("*.html") if not p.relative_to(root).parts[0].startswith("_")
+        p
+        for p in root.rglob("*.html")
+        if not p.relative_to(root).parts[0].startswith("_")
     )
 
 
@@ -137,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print("usage: python -m sgdlab.pageweight (PAGE.html | SITE_DIR) ...", file=sys.stderr)
+        print(
+            "usage: python tools/pageweight.py (PAGE.html | SITE_DIR) ...",
+            file=sys.stderr,
+        )
         return 2
     for name in args:
         pages = site_pages(name) if Path(name).is_dir() else [Path(name)]

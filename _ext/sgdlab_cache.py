@@ -12,8 +12,10 @@ one stored beside the execution cache, it
    Sphinx compares with the previous build: a change makes it re-read every
    page instead of only the pages whose text changed.
 
-Enable it in ``_config.yml`` under ``sphinx: extra_extensions``. Folders to
-watch are set with ``sgdlab_watch`` (paths relative to the book's root).
+Enabled in ``_config.yml`` under ``sphinx: local_extensions`` (it lives in
+``_ext/``, outside the watched folders, so editing it does not re-execute the
+book). Folders to watch are set with ``sgdlab_watch`` (paths relative to the
+book's root).
 """
 
 from __future__ import annotations

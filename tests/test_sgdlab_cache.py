@@ -1,4 +1,4 @@
-"""Tests of sgdlab.sphinxext: a change in code/ or data/ re-executes the book.
+"""Tests of _ext/sgdlab_cache.py: a change in code/ or data/ re-executes the book.
 
 The last test builds a real, tiny Sphinx + myst-nb project twice and shows
 both the trap (without the extension a stale output survives) and the fix.
@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sgdlab.sphinxext import STAMP_SUFFIX, fingerprint, refresh_cache
+from sgdlab_cache import STAMP_SUFFIX, fingerprint, refresh_cache
 
 
 def _tree(root: Path) -> None:
@@ -33,7 +33,9 @@ def test_fingerprint_sees_edits_additions_and_renames(tmp_path):
     (tmp_path / "code" / "pkg" / "new.py").write_text("")
     third = fingerprint(tmp_path, watched)
     assert third != second
-    (tmp_path / "code" / "pkg" / "new.py").rename(tmp_path / "code" / "pkg" / "renamed.py")
+    (tmp_path / "code" / "pkg" / "new.py").rename(
+        tmp_path / "code" / "pkg" / "renamed.py"
+    )
     assert fingerprint(tmp_path, watched) != third
 
 
@@ -62,6 +64,8 @@ def test_refresh_cache_clears_only_on_change(tmp_path):
 
 
 CONF = """
+import sys
+sys.path.insert(0, {ext!r})
 extensions = ["myst_nb"{extra}]
 nb_execution_mode = "cache"
 nb_execution_raise_on_error = True
@@ -88,17 +92,31 @@ print("value:", open("code/value.txt").read().strip())
 
 def _build(root: Path) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(root), str(root / "_build/html")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            str(root),
+            str(root / "_build/html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return (root / "_build" / "html" / "index.html").read_text()
 
 
 @pytest.mark.parametrize("with_extension", [False, True])
 def test_code_change_reaches_the_page(tmp_path, with_extension):
-    extra = ', "sgdlab.sphinxext"' if with_extension else ""
-    (tmp_path / "conf.py").write_text(textwrap.dedent(CONF.format(extra=extra)))
+    extra = ', "sgdlab_cache"' if with_extension else ""
+    ext = str(Path(__file__).resolve().parents[1] / "_ext")
+    (tmp_path / "conf.py").write_text(
+        textwrap.dedent(CONF.format(extra=extra, ext=ext))
+    )
     (tmp_path / "index.md").write_text(PAGE)
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "value.txt").write_text("first\n")

@@ -10,7 +10,8 @@
    page. It becomes ``"auto"`` (follow the reader's system setting) unless
    ``html_context`` sets it.
 
-Enable it in ``_config.yml`` under ``sphinx: extra_extensions``.
+Enabled in ``_config.yml`` under ``sphinx: local_extensions``; it lives in
+``_ext/`` with the site's other extensions, outside the course package.
 """
 
 from __future__ import annotations
