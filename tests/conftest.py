@@ -27,6 +27,14 @@ def boston():
 
 
 @pytest.fixture(scope="session")
+def digits():
+    """The 5,000 real digits of chapter 3, split as the chapter splits them."""
+    from sgdlab.data import load_digits
+
+    return load_digits(seed=0)
+
+
+@pytest.fixture(scope="session")
 def headline(boston):
     """The chapter-1 experiment: full batch and batches of 50, 300 epochs each."""
     from sgdlab.models import make_mlp

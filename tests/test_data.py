@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sgdlab import data
 from sgdlab.data import (
     BOSTON_COLUMNS,
     data_dir,
@@ -120,3 +121,31 @@ def test_standardize_rejects_constant_column():
     values = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [5.0, 5.0, 5.0]}).to_numpy()
     with pytest.raises(ValueError, match="constant"):
         standardize(values)
+
+
+def test_digits_are_real_stratified_and_reproducible(digits):
+    assert digits.n_train == 4000 and digits.n_test == 1000
+    assert torch.bincount(digits.y_test).tolist() == [100] * 10
+    assert 0 <= digits.X_train.min() and digits.X_train.max() <= 1
+    again = data.load_digits(seed=0)
+    assert torch.equal(again.X_train, digits.X_train)
+    other = data.load_digits(seed=1)
+    assert not torch.equal(other.y_train, digits.y_train)
+    # No row is in both sets.
+    train = {tuple(r) for r in digits.X_train[:, 200:260].tolist()}
+    assert not any(tuple(r) in train for r in digits.X_test[:50, 200:260].tolist())
+
+
+def test_digit_loader_names_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        data.load_digits(tmp_path / "missing.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match="785 columns"):
+        data.load_digits(bad)
+    text = tmp_path / "text.csv"
+    text.write_text("a,b\nc,d\n")
+    with pytest.raises(ValueError, match="text.csv"):
+        data.load_digits(text)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.load_digits(test_fraction=1.5)

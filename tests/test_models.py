@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from sgdlab import models
 from sgdlab.models import count_parameters, make_mlp
 from torch import nn
 
@@ -38,3 +39,25 @@ def test_dtype():
 def test_bad_widths(bad):
     with pytest.raises(ValueError, match="n_inputs must be a positive integer"):
         make_mlp(bad)
+
+
+def test_model_is_seeded_and_leaves_global_rng_alone():
+    torch.manual_seed(5)
+    before = torch.rand(1)
+    torch.manual_seed(5)
+    a = models.make_digit_mlp(seed=3)
+    after = torch.rand(1)
+    b = models.make_digit_mlp(seed=3)
+    assert torch.equal(before, after)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_digit_mlp_is_the_shared_mlp_with_a_sigmoid():
+    from sgdlab import models
+
+    a = models.make_digit_mlp(seed=7)
+    b = models.make_mlp(784, 256, 10, seed=7, activation=nn.Sigmoid)
+    assert isinstance(a[1], nn.Sigmoid)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
