@@ -602,24 +602,14 @@ def plot_steps_examples(
     b = np.asarray(batch_sizes, dtype=float)
     s = np.asarray(steps, dtype=float)
     grid = np.geomspace(b.min(), b.max(), 100)
-    left.loglog(b, s, "o", color=COLORS[0], label="measured")
-    left.loglog(
-        grid,
-        fit.steps(grid),
-        color="0.4",
-        linestyle="--",
-        label="S_min (1 + B_noise/B)",
+    panels = (
+        (left, s, fit.steps, "S_min (1 + B_noise/B)", "steps to target"),
+        (right, b * s, fit.examples, "E_min (1 + B/B_noise)", "examples to target"),
     )
-    left.set_ylabel("steps to target")
-    right.loglog(b, b * s, "o", color=COLORS[0], label="measured")
-    right.loglog(
-        grid,
-        fit.examples(grid),
-        color="0.4",
-        linestyle="--",
-        label="E_min (1 + B/B_noise)",
-    )
-    right.set_ylabel("examples to target")
+    for ax, measured, curve, label, ylabel in panels:
+        ax.loglog(b, measured, "o", color=COLORS[0], label="measured")
+        ax.loglog(grid, curve(grid), color="0.4", linestyle="--", label=label)
+        ax.set_ylabel(ylabel)
     for ax in (left, right):
         ax.axvline(
             fit.b_crit,

@@ -306,27 +306,8 @@ def _bwrap_command(
         namespaces = ["--unshare-all"]
         drop: list[str] = []
     else:
-        namespaces = [
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--cap-drop",
-            "ALL",
-            "--cap-add",
-            "CAP_SETUID",
-            "--cap-add",
-            "CAP_SETGID",
-        ]
-        drop = [
-            "setpriv",
-            f"--reuid={uid}",
-            f"--regid={uid}",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--",
-        ]
+        namespaces = [*_ROOT_NAMESPACES, "--unshare-cgroup-try", *_ROOT_CAPS]
+        drop = _setpriv(uid)
     return [
         # The private /tmp comes first: binds below it (a venv or a clone in
         # /tmp) are then mounted on top of it instead of being hidden by it.
@@ -393,6 +374,26 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+#: A root grader's sandbox: namespaces of its own, but no user namespace (the
+#: submission runs under a user id of its own, set by setpriv).
+_ROOT_NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
+#: Every capability dropped but the two that setpriv needs to change user.
+_ROOT_CAPS = ("--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
+
+
+def _setpriv(uid: int) -> list[str]:
+    """The command prefix that drops to user and group ``uid``, with no
+    supplementary groups and no inheritable capabilities."""
+    return [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
+    ]
+
+
 @functools.cache
 def bwrap_works() -> bool:
     """Whether bubblewrap is installed and may create the namespaces it needs
@@ -402,29 +403,10 @@ def bwrap_works() -> bool:
     if _is_root():
         command = [
             "bwrap",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--cap-drop",
-            "ALL",
-            "--cap-add",
-            "CAP_SETUID",
-            "--cap-add",
-            "CAP_SETGID",
-            "--ro-bind",
-            "/",
-            "/",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "setpriv",
-            f"--reuid={UID_RANGE[0]}",
-            f"--regid={UID_RANGE[0]}",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--",
+            *_ROOT_NAMESPACES,
+            *_ROOT_CAPS,
+            *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"),
+            *_setpriv(UID_RANGE[0]),
             "true",
         ]
     else:
