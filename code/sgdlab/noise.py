@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ._checks import check_beta, check_positive_int
+from .timed_training import accuracy, train_classifier
 
 
 def _check_pair(b_small: int, b_big: int) -> tuple[int, int]:
@@ -295,35 +296,17 @@ def track_noise_scale(
     consecutive steps, would make the record lag: the model changes a lot in
     ``every`` steps.
     """
-    from .timed_training import accuracy as test_accuracy
-    from .timed_training import train_classifier
-
     steps = check_positive_int(steps, "steps")
     every = check_positive_int(every, "every")
-    loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     have_test = X_test is not None and y_test is not None
-    rec: dict[str, list[float]] = {k: [] for k in ("steps", "b", "g2", "tr", "acc")}
+    record = []
     done = 0
     while True:
-        estimator = NoiseScaleEstimator(b_small, b_big, beta)
-        measure_noise_scale(
-            model,
-            loss_fn,
-            X,
-            y,
-            b_small=b_small,
-            b_big=b_big,
-            pairs=pairs,
-            estimator=estimator,
-            generator=generator,
-        )
-        rec["steps"].append(done)
-        rec["b"].append(estimator.b_simple)
-        rec["g2"].append(estimator.gradient_sq)
-        rec["tr"].append(estimator.trace)
-        rec["acc"].append(
-            test_accuracy(model, X_test, y_test) if have_test else math.nan
+        estimate = _fresh_estimate(model, X, y, b_small, b_big, pairs, beta, generator)
+        acc = accuracy(model, X_test, y_test) if have_test else math.nan
+        record.append(
+            (done, estimate.b_simple, estimate.gradient_sq, estimate.trace, acc)
         )
         if done >= steps:
             break
@@ -341,4 +324,21 @@ def track_noise_scale(
             seed=seed + done,
         )
         done += chunk
-    return NoiseTrack(*(np.array(rec[k]) for k in ("steps", "b", "g2", "tr", "acc")))
+    return NoiseTrack(*(np.array(column) for column in zip(*record, strict=True)))
+
+
+def _fresh_estimate(model, X, y, b_small, b_big, pairs, beta, generator):
+    """A new :class:`NoiseScaleEstimator` fed ``pairs`` pairs of batches."""
+    estimator = NoiseScaleEstimator(b_small, b_big, beta)
+    measure_noise_scale(
+        model,
+        nn.CrossEntropyLoss(),
+        X,
+        y,
+        b_small=b_small,
+        b_big=b_big,
+        pairs=pairs,
+        estimator=estimator,
+        generator=generator,
+    )
+    return estimator

@@ -382,6 +382,8 @@ def plot_contour_paths(
 ) -> Figure:
     """Filled contours of a surface with optimizer paths and marked points.
 
+    Long for its parameters (documented below); the drawing is short.
+
     Parameters
     ----------
     w0, w1, Z

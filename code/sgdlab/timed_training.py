@@ -195,7 +195,8 @@ def train_classifier(
     batches of ``batch_size``; the last batch of an epoch may be shorter.
     The test accuracy is measured about ``evaluations`` times, at steps spaced
     geometrically; evaluation time is not counted in ``seconds``. The loop
-    itself is :func:`sgd_loop`.
+    itself is :func:`sgd_loop`; this function is long only for its parameters,
+    each documented below.
 
     Parameters
     ----------

@@ -21,6 +21,8 @@ from .sandbox import Limits, isolation
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The ``sgdlab`` command line: one ``add_argument`` per option, in the order
+    of the help it prints, which is why it is long."""
     parser = argparse.ArgumentParser(
         prog="sgdlab",
         description=__doc__.splitlines()[0],

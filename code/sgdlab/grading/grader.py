@@ -576,6 +576,10 @@ def grade_many(
     metadata, so a batch may mix chapters. The gradebook has exactly one row
     per submission and is rewritten after every finished one (atomically), so
     an interrupted run keeps every row it finished.
+
+    It is longer than the package's other functions because ``finish`` and the
+    worker pool share the gradebook's rows, columns and lock; the work on one
+    submission is :func:`grade_submission`.
     """
     paths = [Path(p) for p in submissions]
     if not paths:

@@ -170,6 +170,14 @@ def _cell(item, i):
 
 
 def main() -> None:
+    """The sandboxed process's whole life, in the order it happens.
+
+    Take over stdin and stdout, read the setup line, run the submission's
+    cells under their time limits, report ``ready``, then answer one call
+    request per line until asked to exit. It is kept in one piece, longer
+    than the package's other functions, so that everything that runs around
+    the submission's code can be checked in one reading.
+    """
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     requests = os.fdopen(os.dup(0), "r")
     # The submission gets no stdin and writes, at the file level, to a scratch file.

@@ -269,7 +269,10 @@ def _bwrap_command(
     """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
     the mounts as root, without a user namespace, and ``setpriv`` drops to
     ``uid`` with no capabilities before Python starts; otherwise bubblewrap
-    runs as the grader's user in a new user namespace."""
+    runs as the grader's user in a new user namespace.
+
+    It is long because the command is: every mount and namespace of the
+    sandbox is listed here, so that its whole isolation reads in one place."""
     package = Path(__file__).resolve().parents[1]
     binds: list[str] = []
     seen: set[str] = set()
