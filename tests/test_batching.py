@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -62,3 +63,33 @@ def test_bad_batch_size(bad):
 def test_bad_row_count():
     with pytest.raises(ValueError, match="n_rows"):
         batch_lengths(0, 1)
+
+
+def test_cut_slices_tensors_and_arrays_alike():
+    from sgdlab.batching import cut
+
+    order = [4, 0, 3, 1, 2, 6, 5]
+    as_lists = [[4, 0, 3], [1, 2, 6], [5]]
+    assert [b.tolist() for b in cut(torch.tensor(order), 3)] == as_lists
+    assert [b.tolist() for b in cut(np.array(order), 3)] == as_lists
+    assert [b.tolist() for b in cut(np.array(order), 3, drop_last=True)] == as_lists[:2]
+    assert [b.tolist() for b in cut(np.array(order), 7)] == [order]
+
+
+def test_endless_batches_draws_an_order_only_when_an_epoch_is_used_up():
+    from itertools import islice
+
+    from sgdlab.batching import endless_batches
+
+    draws = []
+
+    def draw():
+        draws.append(len(draws))
+        return np.arange(5) + 10 * len(draws)
+
+    stream = endless_batches(draw, 2)
+    first = [b.tolist() for b in islice(stream, 3)]
+    assert first == [[10, 11], [12, 13], [14]] and len(draws) == 1
+    assert next(stream).tolist() == [20, 21] and len(draws) == 2
+    dropped = endless_batches(lambda: np.arange(5), 2, drop_last=True)
+    assert [b.tolist() for b in islice(dropped, 3)] == [[0, 1], [2, 3], [0, 1]]

@@ -1,7 +1,13 @@
 """Splitting a data set into mini-batches.
 
-Used by chapter 1 (mini-batch loops, shuffling, the partial last batch) and by
-:mod:`sgdlab.training` and :mod:`sgdlab.metrics`.
+The course's central idea has its one home here: shuffle, cut, step. Used by
+chapter 1 (mini-batch loops, shuffling, the partial last batch) and by every
+loop of the package: :mod:`sgdlab.training` and :mod:`sgdlab.metrics` take
+the batches of one epoch from :func:`epoch_batches`; chapter 3's loop
+(:mod:`sgdlab.timed_training`), its step timers, the data-parallel batches of
+:mod:`sgdlab.distributed` and the NumPy line fit of :mod:`sgdlab.regression`
+run epoch after epoch on :func:`endless_batches`. All of them cut an epoch's
+order of rows with :func:`cut`.
 
 One epoch is one pass over every row exactly once. Without shuffling, the
 batches are consecutive slices in file order; with shuffling, a fresh random
