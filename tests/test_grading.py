@@ -887,12 +887,14 @@ def class_edition(tmp_path_factory):
         + text[start:end])  # fmt: skip
     (site / "_toc.yml").write_text("format: jb-book\nroot: book/sgd-and-schedules\n")
     config = ("title: t\nexecute:\n  execute_notebooks: force\nsphinx:\n  extra_extensions:\n"
-              "    - sphinx_exercise\n    - sgdlab.grading.notebooks\n  config:\n"
+              "    - sphinx_exercise\n  local_extensions:\n    sgdlab_notebooks: {ext}\n"
+              "  config:\n"
               "    sgdlab_class_edition: {flag}\n")  # fmt: skip
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     built = {}
     for flag in (False, True):
-        (site / "_config.yml").write_text(config.format(flag=str(flag).lower()))
+        (site / "_config.yml").write_text(config.format(flag=str(flag).lower(),
+                                                        ext=ROOT / "_ext"))  # fmt: skip
         shutil.rmtree(site / "_build", ignore_errors=True)
         proc = subprocess.run([str(jupyter_book), "build", str(site), "-W", "-n"],
                               capture_output=True, text=True, timeout=600)  # fmt: skip
