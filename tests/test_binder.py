@@ -327,7 +327,7 @@ def test_other_pages_open_as_markdown_and_nothing_changed(binder):
                 return w && w.node.querySelector('.jp-RenderedMarkdown h1'); }""",
                                    timeout=60_000)  # fmt: skip
             kind = page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
-                return [w.node.className, w.context.path]; }""")
+                return [w.content.node.className, w.context.path]; }""")
             assert "jp-MarkdownViewer" in kind[0] and kind[1] == path, kind
             assert page.locator(".jp-Dialog").count() == 0, path
         finally:

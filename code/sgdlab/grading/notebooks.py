@@ -144,7 +144,8 @@ def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
 
             path = out / f"{chapter}.ipynb"
             _write(path, nbformat.writes(reader_notebook(
-                chapter, Path(book or book_dir()), class_edition=class_edition)))  # fmt: skip
+                chapter, Path(book or book_dir()), class_edition=class_edition,
+                fallback=True)))  # fmt: skip
             written.append(path)
         if not read_chapter(chapter, book):
             continue
