@@ -222,11 +222,16 @@ _RUN_ALL = """async () => {
 _DONE = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
   const cells = panel.content.model.cells;
+  if (panel.sessionContext.session.kernel.status !== 'idle') return false;
+  let all = true;
   for (let i = 0; i < cells.length; i++) {
     const c = cells.get(i);
-    if (c.type === 'code' && !c.executionCount) return false;
+    if (c.type !== 'code') continue;
+    // Run All stops at a cell that fails: done, and the test reports the error.
+    if (c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
+    if (!c.executionCount) all = false;
   }
-  return panel.sessionContext.session.kernel.status === 'idle';
+  return all;
 }"""
 _STATE = """() => {
   const panel = window.jupyterapp.shell.currentWidget, nb = panel.content;
@@ -281,6 +286,7 @@ def test_launched_chapter_reads_like_the_page(binder, chapter):
             page.wait_for_timeout(1000)
             page.screenshot(path=f"{os.environ['SGDLAB_BINDER_SCREENSHOTS']}/{chapter}.png")
         text = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.node.innerText")
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
         # The rendered Markdown with what its folded solutions hold.
         everything = page.evaluate("""() => Array.from(window.jupyterapp.shell.currentWidget
             .content.node.querySelectorAll('.jp-RenderedMarkdown'))
