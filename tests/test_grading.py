@@ -1139,13 +1139,16 @@ def class_edition(tmp_path_factory):
     (site / "_toc.yml").write_text("format: jb-book\nroot: book/sgd-and-schedules\n")
     config = (
         "title: t\nexecute:\n  execute_notebooks: force\nsphinx:\n  extra_extensions:\n"
-        "    - sphinx_exercise\n    - sgdlab.grading.notebooks\n  config:\n"
+        "    - sphinx_exercise\n  local_extensions:\n    sgdlab_notebooks: {ext}\n"
+        "  config:\n"
         "    sgdlab_class_edition: {flag}\n"
     )
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     built = {}
     for flag in (False, True):
-        (site / "_config.yml").write_text(config.format(flag=str(flag).lower()))
+        (site / "_config.yml").write_text(
+            config.format(flag=str(flag).lower(), ext=ROOT / "_ext")
+        )
         shutil.rmtree(site / "_build", ignore_errors=True)
         proc = subprocess.run(
             [str(jupyter_book), "build", str(site), "-W", "-n"],

@@ -276,16 +276,17 @@ def test_launch_buttons_point_at_the_chapter(visit, chapter):
     v = visit(chapter)
     hrefs = v.page.evaluate("() => Array.from(document.links).map(a => a.href)")
     binder = [h for h in hrefs if "mybinder.org" in h]
-    # The notebook that Binder's postBuild writes beside the chapter's Markdown source.
+    # The reader notebook that Binder's postBuild writes (notebooks/, ignored by git)
+    # from the chapter's Markdown source.
     expected = (
-        f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/{chapter}.ipynb"
+        f"https://mybinder.org/v2/gh/{REPOSITORY}/main"
+        f"?urlpath=lab/tree/notebooks/{Path(chapter).name}.ipynb"
     )
     assert binder == [expected]
-    target = ROOT / unquote(urlparse(binder[0]).query.split("lab/tree/")[1])
-    assert target.with_suffix(".md").read_text().startswith("---\njupytext")
+    assert (ROOT / f"{chapter}.md").read_text().startswith("---\njupytext")
     assert not [
         h for h in hrefs if "colab.research.google.com" in h
-    ]  # Colab needs .ipynb
+    ]  # not committed: no Colab
     downloads = [h for h in hrefs if h.endswith((".ipynb", ".md")) and "_sources" in h]
     assert downloads, "the download button should offer the source"
 

@@ -5,6 +5,7 @@ Examples::
     sgdlab grade submissions/*.ipynb --out graded/ --hidden ~/private/hidden-cases
     sgdlab grade alice.py --chapter epoch-rmse --out graded/ --hidden ~/private/hidden
     sgdlab notebooks --out notebooks/          # student and instructor notebooks
+    sgdlab notebooks --out notebooks/ --reader # and the chapters as reader notebooks
     sgdlab exercises --update                  # bank.json from the chapters
     sgdlab exercises --template ~/private/hidden   # hidden-case templates
     sgdlab gradescope --chapter landscape --hidden ~/private/hidden --out autograder.zip
@@ -94,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     notebooks.add_argument(
         "--book", type=Path, default=None, help="folder of the chapters"
     )
+    notebooks.add_argument(
+        "--reader",
+        action="store_true",
+        help="also write each chapter as a reader notebook, <chapter>.ipynb "
+        "(runs every chapter once: minutes)",
+    )
+    notebooks.add_argument(
+        "--chapters", default=None, help="comma-separated chapter names (default: all)"
+    )
     exercises = sub.add_parser(
         "exercises", help="the exercise bank and hidden-case templates"
     )
@@ -143,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 def _notebooks(args) -> int:
     from .notebooks import write_all
 
-    for path in write_all(args.out, args.book):
+    chapters = [c.strip() for c in args.chapters.split(",")] if args.chapters else None
+    for path in write_all(args.out, args.book, reader=args.reader, chapters=chapters):
         print(path)
     return 0
 

@@ -1,24 +1,17 @@
-"""Student and instructor notebooks, and the book's side of grading.
+"""Student, instructor and reader notebooks, all made from the chapters.
 
 The one source is the chapter's MyST file (see :mod:`sgdlab.grading.exercises`).
 The instructor notebook takes each graded exercise's solution and check cells
 as they are; the student notebook keeps the function's signature and
 docstring and replaces the body with ``raise NotImplementedError``. Both carry
-``metadata.sgdlab.chapter``, from which the grader infers the chapter.
+``metadata.sgdlab.chapter``, from which the grader infers the chapter. The
+reader notebook (:mod:`sgdlab.grading.reader`) is the whole chapter as a
+notebook that reads like its page; Binder's launch buttons open it.
+:func:`write_all` writes all three kinds.
 
-As a Sphinx extension this module also
-
-* renders the ``{graded}`` block of an exercise as one line for the reader
-  (id, points, number of public cases, the ``check`` call);
-* writes the notebooks into ``_build/notebooks`` for the chapters' download
-  links, and warns (an error in the strict build) when ``bank.json`` no longer
-  matches the chapters;
-* builds the **class edition** when ``sgdlab_class_edition`` is true (in
-  ``_config.yml``) or ``SGDLAB_CLASS_EDITION=1``: the solutions of graded
-  exercises are removed from the source before it is parsed or executed, so
-  they are absent from the pages, the executed notebooks, the search index
-  and the page sources offered for download, and the instructor notebooks
-  are replaced by a notice.
+The book's Sphinx side (the ``{graded}`` block, the class edition, writing
+these notebooks for the site, the launch buttons) is the local extension
+``_ext/sgdlab_notebooks.py``, not part of the package.
 """
 
 from __future__ import annotations
@@ -33,7 +26,6 @@ import nbformat
 from .exercises import (
     CHAPTERS,
     GRADED,
-    OPTIONS,
     Exercise,
     book_dir,
     chapter_exercises,
@@ -125,16 +117,36 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
-              class_edition: bool = False) -> list[Path]:  # fmt: skip
+              class_edition: bool = False, reader: bool = False,
+              chapters: list[str] | None = None) -> list[Path]:  # fmt: skip
     """Write ``<chapter>-student.ipynb`` and ``<chapter>-instructor.ipynb`` for every
     chapter with graded exercises; return the paths. In the class edition the
-    instructor notebook is a notice that the solutions are withheld."""
+    instructor notebook is a notice that the solutions are withheld.
+
+    With ``reader``, also write every chapter's reader notebook,
+    ``<chapter>.ipynb`` (executed once, so it shows its numbers and figures;
+    see :func:`sgdlab.grading.reader.reader_notebook`). ``chapters`` limits
+    all of it to those chapters."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(chapters or ()) - set(CHAPTERS))
+    if unknown:
+        raise ValueError(f"no chapter named {', '.join(unknown)}; the chapters are "
+                         f"{', '.join(CHAPTERS)}")  # fmt: skip
     written = []
     for chapter in CHAPTERS:
+        if chapters is not None and chapter not in chapters:
+            continue
         if not (Path(book or book_dir()) / f"{chapter}.md").is_file():
             continue
+        if reader:
+            from .reader import reader_notebook
+
+            path = out / f"{chapter}.ipynb"
+            _write(path, nbformat.writes(reader_notebook(
+                chapter, Path(book or book_dir()), class_edition=class_edition,
+                fallback=True)))  # fmt: skip
+            written.append(path)
         if not read_chapter(chapter, book):
             continue
         student, teacher = make_notebooks(chapter, book)
@@ -164,96 +176,6 @@ def strip_graded_solutions(text: str) -> str:
         text = re.sub(rf"\n:::\{{solution-start\}} {label}\n.*?\n:::\{{solution-end\}}\n:::\n",
                       "\n", text, flags=re.S)  # fmt: skip
     return text
-
-
-def class_edition(app) -> bool:
-    return bool(app.config.sgdlab_class_edition)
-
-
-def _class_edition_from_env(app, config) -> None:
-    """``SGDLAB_CLASS_EDITION=1`` sets the config value, so Sphinx sees a changed
-    configuration and re-reads every page."""
-    env = os.environ.get("SGDLAB_CLASS_EDITION", "").strip().lower()
-    if env:
-        config.sgdlab_class_edition = env in ("1", "true", "yes", "on")
-
-
-# --------------------------------------------------------------------------
-# The {graded} block on the page
-# --------------------------------------------------------------------------
-def _graded_directive():
-    from docutils import nodes
-    from docutils.parsers.rst import Directive, directives
-
-    class Graded(Directive):
-        """Shows a graded exercise's id, points and check call; the block's
-        options and cases are read by :mod:`sgdlab.grading.exercises`."""
-
-        required_arguments = 1
-        has_content = True
-        option_spec = dict.fromkeys(OPTIONS, directives.unchanged)
-
-        def run(self):
-            import yaml
-
-            ex_id = self.arguments[0]
-            function = self.options.get("function", "f")
-            points = float(self.options.get("points", 1))
-            try:
-                cases = yaml.safe_load("\n".join(self.content)) or []
-            except yaml.YAMLError as err:
-                raise self.error(f"graded {ex_id}: the cases are not valid YAML: {err}") from None
-            para = nodes.paragraph(classes=["sgdlab-graded"])
-            para += nodes.strong(text=f"Graded, {points:g} points. ")
-            para += nodes.Text(f"{len(cases)} public cases; in your notebook, ")
-            para += nodes.literal(text=f'check("{ex_id}", {function})')
-            para += nodes.Text(" runs them.")
-            return [para]
-
-    return Graded
-
-
-def setup(app):
-    """Sphinx extension: the {graded} block, the notebooks, the class edition."""
-    from sphinx.util import logging
-
-    logger = logging.getLogger(__name__)
-    app.add_config_value("sgdlab_class_edition", False, "env", [bool])
-    app.add_directive("graded", _graded_directive())
-    stripped: dict[str, str] = {}
-
-    def generate(app):
-        from .exercises import BANK_FILE, bank_text
-
-        book = Path(app.srcdir) / "book"
-        write_all(Path(app.srcdir) / "_build" / "notebooks", book,
-                  class_edition=class_edition(app))  # fmt: skip
-        if book.resolve() == book_dir().resolve() and (
-            not BANK_FILE.is_file() or BANK_FILE.read_text() != bank_text(book)
-        ):
-            logger.warning("sgdlab/grading/bank.json does not match the graded exercises of "
-                           "the chapters: run `sgdlab exercises --update`")  # fmt: skip
-
-    def source_read(app, docname, source):
-        if class_edition(app) and GRADED.search(source[0]):
-            source[0] = strip_graded_solutions(source[0])
-            stripped[docname] = source[0]
-
-    def finished(app, exception):
-        # Sphinx copies the sources offered for download from disk: overwrite
-        # them with what was built.
-        if exception is None and stripped and app.builder.format == "html":
-            for docname, text in stripped.items():
-                for suffix in (".md", ".md.txt"):
-                    target = Path(app.outdir) / "_sources" / (docname + suffix)
-                    if target.is_file():
-                        target.write_text(text)
-
-    app.connect("config-inited", _class_edition_from_env)
-    app.connect("builder-inited", generate)
-    app.connect("source-read", source_read)
-    app.connect("build-finished", finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 __all__ = ["Exercise", "chapter_exercises", "make_notebooks", "strip_graded_solutions",
