@@ -135,6 +135,9 @@ def test_the_learning_rate_scale_marks_the_stability_limit(line):
     data = regression.make_line_data(**explorer.LINE_DATA)
     limit = 2 / np.linalg.eigvalsh(regression.hessian(data)).max()
     assert f"2/λ_max = {limit:.3f}</span>" in line.html
+    # between the rates 0.9 and 1.2 of the scale (indices 6 and 7 of 8)
+    position = 6 + np.log(limit / 0.9) / np.log(1.2 / 0.9)
+    assert f'end" style="right:{100 - 100 * position / 7:.1f}%">2/λ_max' in line.html
 
 
 @pytest.mark.parametrize(

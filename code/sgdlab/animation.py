@@ -226,8 +226,9 @@ _PLAYER_CSS = (
     ".sgdlab-controls input[type=range]{width:100%}"
     ".sgdlab-ticks{position:relative;display:flex;justify-content:space-between;"
     "font-size:0.8em;margin-bottom:1.2em}"
-    ".sgdlab-mark{position:absolute;top:1.2em;transform:translateX(-50%);white-space:nowrap;"
-    "font-size:0.95em;border-left:2px solid currentColor;padding-left:0.2em}"
+    ".sgdlab-mark{position:absolute;top:1.2em;white-space:nowrap;font-size:0.95em;"
+    "border-left:2px solid currentColor;padding-left:0.2em}"
+    ".sgdlab-mark.end{border-left:0;border-right:2px solid currentColor;padding:0 0.2em 0 0}"
     ".sgdlab-race{font-size:0.9em;margin:0.4em 0}"
     ".sgdlab-race .focus{font-weight:700}"
 )
@@ -551,7 +552,10 @@ def _control_html(uid: str, c: Control) -> str:
     ticks = "".join(f"<span>{html.escape(t)}</span>" for t in c.labels)
     for position, text in c.marks:
         left = 100 * position / (len(c.labels) - 1)
-        ticks += f'<span class="sgdlab-mark" style="left:{left:.1f}%">{html.escape(text)}</span>'
+        # the mark's text runs away from the nearer end of the scale, so it stays inside
+        where = (f'" style="left:{left:.1f}%"' if left <= 50
+                 else f' end" style="right:{100 - left:.1f}%"')  # fmt: skip
+        ticks += f'<span class="sgdlab-mark{where}>{html.escape(text)}</span>'
     return (
         f'<div><label for="{cid}">{html.escape(c.label)}: '
         f'<output for="{cid}">{html.escape(c.labels[c.default])}</output></label>'
