@@ -16,7 +16,7 @@ import shutil
 import numpy as np
 import pytest
 from sgdlab import explorer, landscape, metrics, optim, regression
-from sgdlab.animation import Control, explorer_player
+from sgdlab.player import Control, explorer_player
 
 DESCRIPTION = "An explorer whose controls choose the run that the panels draw."
 

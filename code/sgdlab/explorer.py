@@ -3,7 +3,7 @@
 Used by chapters 4 and 6. Every run of the grid is computed here by sgdlab
 (:func:`sgdlab.regression.descend`, :func:`sgdlab.landscape.trajectory`) and
 embedded, rounded, in the page; the reader's sliders only choose which runs
-the player of :mod:`sgdlab.animation` draws. No algorithm runs in the browser.
+the player of :mod:`sgdlab.player` draws. No algorithm runs in the browser.
 
 Each run carries a *record*: every input needed to compute it again
 (:func:`rerun`), and its end state at full precision (``exact``), so that a
@@ -25,14 +25,9 @@ import numpy as np
 
 from . import landscape, optim, regression
 from ._checks import check_batch_size, check_positive_int
-from .animation import (
-    _CLIP,
-    PARAM_WINDOW,
-    Control,
-    _draw_static,
-    explorer_player,
-)
+from .animation import _CLIP, PARAM_WINDOW, _draw_static
 from .metrics import first_reached
+from .player import Control, explorer_player
 from .plotting import COLORS
 
 #: Chapter 4's grid: the data, learning rates, batch sizes and batch orders.
@@ -313,6 +308,27 @@ def _surface_minimum(f, window) -> np.ndarray:
     return found[0].point if found else np.array([w[j], w[i]])
 
 
+def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
+    """Every run of the race: records, results, and the index (name, lr, β) -> run."""
+    records, results, index = [], [], {}
+    for name in OPTIMIZERS:
+        for lr in lrs:
+            for beta in momenta if name == "GD + momentum" else (None,):
+                record = _surface_record(name, lr, beta, surface, start, steps)
+                run = rerun(record)
+                _surface_stats(record, run, target, minimum)
+                record.update(
+                    color=COLORS[1 + OPTIMIZERS.index(name)],
+                    steps=run.steps,
+                    theta=_compact(run.points, 4),
+                    loss=_compact(run.losses, 3),
+                )
+                index[(name, lr, beta)] = len(records)
+                records.append(record)
+                results.append(run)
+    return records, results, index
+
+
 def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
                        start=(-4.0, 5.0), steps: int = 300, lrs=SURFACE_LRS,
                        momenta=MOMENTA, target: float = 0.1,
@@ -334,22 +350,7 @@ def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
     steps = check_positive_int(steps, "steps")
     f = getattr(landscape, surface)
     minimum = _surface_minimum(f, window)
-    records, results, index = [], [], {}
-    for name in OPTIMIZERS:
-        for lr in lrs:
-            for beta in momenta if name == "GD + momentum" else (None,):
-                record = _surface_record(name, lr, beta, surface, start, steps)
-                run = rerun(record)
-                _surface_stats(record, run, target, minimum)
-                record.update(
-                    color=COLORS[1 + OPTIMIZERS.index(name)],
-                    steps=run.steps,
-                    theta=_compact(run.points, 4),
-                    loss=_compact(run.losses, 3),
-                )
-                index[(name, lr, beta)] = len(records)
-                records.append(record)
-                results.append(run)
+    records, results, index = _race_runs(surface, start, steps, lrs, momenta, target, minimum)
     views = {}
     for (o, _), (i, lr), (k, beta) in _product(OPTIMIZERS, lrs, momenta):
         shown = [index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS]
