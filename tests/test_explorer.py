@@ -9,15 +9,16 @@ as the site tests are).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 
 import numpy as np
 import pytest
+import test_site
 from sgdlab import explorer, landscape, metrics, optim, regression
 from sgdlab.player import Control, explorer_player
 
+#: The site tests' fixture: Debian's chromium through Playwright (skipped without it).
+browser = test_site.browser
 DESCRIPTION = "An explorer whose controls choose the run that the panels draw."
 
 
@@ -174,63 +175,25 @@ def test_rerun_refuses_an_unknown_record():
         explorer.rerun({"call": "something.else"})
 
 
-def test_controls_are_checked():
+_RUN = {"label": "a", "color": "#000", "steps": 1, "theta": [0, 0, 1, 1], "loss": [1, 0]}
+
+
+@pytest.mark.parametrize(
+    "kind, runs, message",
+    [("knob", [], "kind"), ("range", [], "runs must be"), ("range", [_RUN], "views must cover")],
+)
+def test_controls_are_checked(kind, runs, message):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match="kind"):
-        explorer_player(
-            fig,
-            [ax],
-            ["path"],
-            runs=[],
-            views={},
-            description=DESCRIPTION,
-            controls=[Control("lr", "learning rate", ("1", "2"), kind="knob")],
-        )
-    run = {"label": "a", "color": "#000", "steps": 1, "theta": [0, 0, 1, 1], "loss": [1, 0]}
-    with pytest.raises(ValueError, match="runs must be"):
-        explorer_player(
-            fig,
-            [ax],
-            ["path"],
-            runs=[],
-            views={},
-            description=DESCRIPTION,
-            controls=[Control("lr", "learning rate", ("1", "2"))],
-        )
-    with pytest.raises(ValueError, match="views must cover"):
-        explorer_player(
-            fig,
-            [ax],
-            ["path"],
-            runs=[run],
-            views={},
-            description=DESCRIPTION,
-            controls=[Control("lr", "learning rate", ("1", "2"))],
-        )
+    control = Control("lr", "learning rate", ("1", "2"), kind=kind)
+    with pytest.raises(ValueError, match=message):
+        explorer_player(fig, [ax], ["path"], runs=runs, views={}, description=DESCRIPTION,
+                        controls=[control])  # fmt: skip
     plt.close(fig)
 
 
 # --- In a real browser -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = os.environ.get("SGDLAB_CHROMIUM") or shutil.which("chromium")
-    if executable is None:
-        message = "Debian chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
