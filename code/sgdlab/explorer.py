@@ -133,7 +133,7 @@ def small_multiples(losses, rows: Sequence[str], cols: Sequence[str], *, target:
     drawn through ``points`` steps spread evenly (a losses curve that leaves the
     scale is cut at its top). The dotted line is ``target``.
     """
-    cw, ch, gap, left, top = 64, 34, 5, 86, 16
+    cw, ch, gap, left, top = 64, 34, 5, 96, 16
     width, height = left + len(cols) * (cw + gap), top + len(rows) * (ch + gap)
     low, high = _log_scale([c for row in losses for cell in row for c in cell], target)
 
@@ -267,7 +267,7 @@ def _line_alt(records, lrs, limit, target, n_seeds) -> str:
         f"Small multiples of the loss (log scale) against the step: one panel per learning "
         f"rate (rows, {lrs[0]} to {lrs[-1]}) and batch size (columns), {n_seeds} batch "
         f"orders overlaid; the dotted line is the MSE {target}. The full-batch limit "
-        f"2/λ_max is {limit:.3f}. Every run diverges at learning rates "
+        f"2/λ_max is {limit:.3f}. Every run diverges at the learning rates "
         f"{', '.join(map(str, all_div)) or 'none'}; some runs diverge at "
         f"{', '.join(map(str, some_div)) or 'none'}; no run reaches the dotted line at "
         f"{', '.join(map(str, never)) or 'none'}."
@@ -368,7 +368,7 @@ def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
         + [("RMSProp", None), ("Adam", None)]
     )
     curves = [[[results[index[(n, lr, b)]].losses] for lr in lrs] for n, b in variants]
-    rows = [n if b is None else f"β {b}" for n, b in variants]
+    rows = [n if b is None else f"momentum β {b}" for n, b in variants]
     static = small_multiples(
         curves,
         rows,
