@@ -352,3 +352,39 @@ def test_without_scripts_the_static_grid_shows(browser, page_url):
     )
     context.close()
     assert len(images) == 2 and all(i["ok"] and "Small multiples" in i["alt"] for i in images)
+
+
+# --- On the built pages (after sgdlab_site's post-processing) -----------------------------
+
+site = test_site.site  # the built book, served under the site's prefix
+
+
+@pytest.mark.book
+@pytest.mark.parametrize(
+    "chapter, panels", [("watching-sgd", (1, 2)), ("adaptive-optimizers", (0, 1))]
+)
+def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, panels):
+    page = browser.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(site + f"book/{chapter}.html", wait_until="networkidle")
+    root = page.locator(".sgdlab-explorer")
+    assert root.count() == 1
+    html = (test_site.HTML / "book" / f"{chapter}.html").read_text()
+    spec = _spec(html[html.index('class="sgdlab-explorer"') :])
+    # the panels and the static grid are lazy files now, with their alt texts
+    static = re.search(r"<noscript>(.*?)</noscript>", html, re.S).group(1)
+    assert re.search(r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="Small multiples', static)
+    root.scroll_into_view_if_needed()
+    page.evaluate(
+        """() => Promise.all(Array.from(document.querySelectorAll('.sgdlab-explorer img'))
+                 .map(i => { i.loading = 'eager'; return i.decode(); }))"""
+    )
+    slider = root.locator("[data-param='lr']")
+    slider.focus()
+    page.keyboard.press("End")
+    root.evaluate("(el, key) => el.setAttribute('data-view-key', key)", root.evaluate(_KEY))
+    record = _check_drawn(page, root, spec, *panels)
+    assert str(record["lr"]) == spec["params"][1 if chapter != "watching-sgd" else 0]["labels"][-1]
+    assert not problems, problems
+    page.close()

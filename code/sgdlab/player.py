@@ -99,6 +99,7 @@ def _svg_data_uri(fig: Figure, bbox=None) -> str:
 #: their controls, which wrap on a phone.
 _PLAYER_CSS = (
     ".sgdlab-animation,.sgdlab-explorer{container-type:inline-size}"
+    ".sgdlab-explorer{text-align:left}"
     ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
     "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
     "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
