@@ -17,8 +17,6 @@ import test_site
 from sgdlab import explorer, landscape, metrics, optim, regression
 from sgdlab.player import Control, explorer_player
 
-#: The site tests' fixture: Debian's chromium through Playwright (skipped without it).
-browser = test_site.browser
 DESCRIPTION = "An explorer whose controls choose the run that the panels draw."
 
 
