@@ -369,9 +369,10 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
     root = page.locator(".sgdlab-explorer")
     assert root.count() == 1
     html = (test_site.HTML / "book" / f"{chapter}.html").read_text()
-    spec = _spec(html[html.index('class="sgdlab-explorer"') :])
+    block = html[html.index('class="sgdlab-explorer"') :]
+    spec = _spec(block)
     # the panels and the static grid are lazy files now, with their alt texts
-    static = re.search(r"<noscript>(.*?)</noscript>", html, re.S).group(1)
+    static = re.search(r"<noscript>(.*?)</noscript>", block, re.S).group(1)
     assert re.search(r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="Small multiples', static)
     root.scroll_into_view_if_needed()
     page.evaluate(
