@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +74,22 @@ def build():
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "test-build.log").write_text(log)
     return result.returncode, log
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium through Playwright, shared by the site and explorer tests."""
+    executable = os.environ.get("SGDLAB_CHROMIUM") or shutil.which("chromium")
+    if executable is None:
+        message = "Debian chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()

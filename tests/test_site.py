@@ -78,24 +78,6 @@ def site(build):
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    executable = os.environ.get("SGDLAB_CHROMIUM") or shutil.which("chromium")
-    if executable is None:
-        message = "Debian chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
-
-
 class Visit:
     """A page opened in a fresh context, with everything that went wrong on the way."""
 

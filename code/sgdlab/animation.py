@@ -12,15 +12,12 @@ grid that wraps: side by side on a wide screen, stacked on a phone, so that
 their labels stay readable at 390 px. The player has a play/pause button and
 a frame slider (both keyboard accessible); :func:`final_frame` draws the
 last frame as an ordinary figure for print and for readers without scripts.
+The player itself (its script, controls and panel layout) is
+:mod:`sgdlab.player`, which the explorers of :mod:`sgdlab.explorer` share.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ._checks import check_positive_int
-from .plotting import COLORS, SVG_HASHSALT, SVG_METADATA
+from .player import animation_html, check_description
+from .plotting import COLORS
 from .regression import LineData, Path, least_squares, loss_grid
 
 #: Default window of the parameter plane: (slope range, intercept range).
@@ -97,8 +95,10 @@ def _draw_static(
     items: list[tuple[str, Path]],
     zoom: float | None,
     window=PARAM_WINDOW,
+    legend: bool = True,
 ) -> tuple[Figure, list]:
-    """The parts that do not move, and the axes they live in."""
+    """The parts that do not move, and the axes they live in (a legend of the runs
+    on the loss panel if there are several and ``legend``)."""
     n_axes = 4 if zoom else 3
     fig, axes = plt.subplots(1, n_axes, figsize=(3.1 * n_axes, 3.2))
     ax_data, ax_params, ax_loss = axes[0], axes[1], axes[2]
@@ -130,7 +130,7 @@ def _draw_static(
     ax_loss.set(xlim=(0, steps), ylim=(low / 2, high * 5), yscale="log",
                 xlabel="step", ylabel="MSE", title="loss so far")  # fmt: skip
     handles = [Line2D([], [], color=COLORS[i % len(COLORS)], lw=2) for i in range(len(items))]
-    if len(items) > 1:
+    if legend and len(items) > 1:
         ax_loss.legend(handles, [label for label, _ in items], fontsize=7, loc="upper right")
     for ax in axes:
         ax.grid(False)
@@ -138,162 +138,9 @@ def _draw_static(
     return fig, list(axes)
 
 
-def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
-    """Horizontal extent of each panel, labels and title included (points, left to right).
-
-    Neighbouring panels split the gap between their drawn extents in the middle,
-    so the crops tile the figure's width without cutting a label.
-    """
-    width = fig.get_size_inches()[0] * 72
-    renderer = fig.canvas.get_renderer()
-    scale = 72 / fig.dpi
-    extents = [ax.get_tightbbox(renderer) for ax in axes]
-    spans = [(box.x0 * scale, box.x1 * scale) for box in extents]
-    cuts = [0.0]
-    for (_, right), (left, _) in zip(spans, spans[1:], strict=False):
-        cuts.append((right + left) / 2)
-    cuts.append(width)
-    return list(zip(cuts[:-1], cuts[1:], strict=True))
-
-
-def _axes_boxes(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[dict]:
-    """Where each axes sits in its panel's SVG (points, y down) and what it maps."""
-    width, height = fig.get_size_inches() * 72
-    boxes = []
-    for ax, (left, _) in zip(axes, crops, strict=True):
-        pos = ax.get_position()
-        boxes.append(
-            {
-                "box": [
-                    pos.x0 * width - left,
-                    (1 - pos.y1) * height,
-                    pos.width * width,
-                    pos.height * height,
-                ],  # fmt: skip
-                "xlim": list(ax.get_xlim()),
-                "ylim": list(ax.get_ylim()),
-                "logy": ax.get_yscale() == "log",
-            }
-        )
-    return boxes
-
-
-def _panel_svgs(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[str]:
-    """One SVG data URI per panel: that axes alone, cropped to its extent."""
-    from matplotlib.transforms import Bbox
-
-    height = fig.get_size_inches()[1]
-    uris = []
-    for i, (left, right) in enumerate(crops):
-        for j, ax in enumerate(axes):
-            ax.set_visible(i == j)
-        bbox = Bbox([[left / 72, 0], [right / 72, height]])
-        uris.append(_svg_data_uri(fig, bbox))
-    for ax in axes:
-        ax.set_visible(True)
-    return uris
-
-
-def _svg_data_uri(fig: Figure, bbox=None) -> str:
-    buffer = io.BytesIO()
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASHSALT}):
-        fig.savefig(buffer, format="svg", metadata=SVG_METADATA, bbox_inches=bbox)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def _rounded(values: np.ndarray) -> list:
     clipped = np.clip(np.nan_to_num(values, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
     return [float(f"{v:.4g}") for v in clipped.ravel()]
-
-
-#: Panels side by side where each is at least about 15rem wide, else two or one
-#: per row: at 390 px the four panels of a row would shrink their 10 pt labels to
-#: 3 px; stacked, each panel is drawn at about its natural size. Container
-#: queries size the grid by the player's own width (the page's column), not
-#: the window's.
-_PLAYER_CSS = (
-    ".sgdlab-animation{container-type:inline-size}"
-    ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
-    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
-    "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
-    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr)}}"
-)
-
-_PLAYER_JS = """
-(function () {
-  var root = document.getElementById("%(id)s");
-  var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
-  var svgs = root.querySelectorAll("svg"), NS = "http://www.w3.org/2000/svg";
-  var button = root.querySelector("button"), slider = root.querySelector("input");
-  var label = root.querySelector("output");
-  function el(name, attrs, parent) {
-    var e = document.createElementNS(NS, name);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    parent.appendChild(e); return e;
-  }
-  function mapper(ax) {
-    var b = ax.box, lx = ax.xlim, ly = ax.ylim, log = ax.logy;
-    var f = function (v) { return log ? Math.log10(Math.max(v, 1e-12)) : v; };
-    return function (x, y) {
-      return [b[0] + (x - lx[0]) / (lx[1] - lx[0]) * b[2],
-              b[1] + (1 - (f(y) - f(ly[0])) / (f(ly[1]) - f(ly[0]))) * b[3]];
-    };
-  }
-  var maps = spec.axes.map(mapper), layers = spec.axes.map(function (ax, i) {
-    var id = "%(id)s-clip" + i, cp = el("clipPath", {id: id}, svgs[i]);
-    el("rect", {x: ax.box[0], y: ax.box[1], width: ax.box[2], height: ax.box[3]}, cp);
-    return el("g", {"clip-path": "url(#" + id + ")"}, svgs[i]);
-  });
-  var shapes = spec.runs.map(function (run) {
-    var s = {line: el("line", {stroke: run.color, "stroke-width": 2}, layers[0]), paths: []};
-    for (var a = 1; a < spec.axes.length; a++) {
-      if (a === 2) continue;
-      var trail = {fill: "none", stroke: run.color, "stroke-width": 1.3};
-      s.paths.push([a, el("polyline", trail, layers[a]),
-                   el("circle", {r: 3.5, fill: run.color}, layers[a])]);
-    }
-    s.loss = el("polyline", {fill: "none", stroke: run.color, "stroke-width": 1.5}, layers[2]);
-    return s;
-  });
-  function draw(frame) {
-    var step = spec.frames[frame];
-    spec.runs.forEach(function (run, r) {
-      var k = Math.min(step, run.steps), a = run.theta[2 * k], c = run.theta[2 * k + 1];
-      var p0 = maps[0](-1.05, -1.05 * a + c), p1 = maps[0](1.05, 1.05 * a + c);
-      var s = shapes[r];
-      s.line.setAttribute("x1", p0[0]); s.line.setAttribute("y1", p0[1]);
-      s.line.setAttribute("x2", p1[0]); s.line.setAttribute("y2", p1[1]);
-      s.paths.forEach(function (entry) {
-        var m = maps[entry[0]], pts = [];
-        for (var i = 0; i <= k; i++) pts.push(m(run.theta[2 * i], run.theta[2 * i + 1]).join(","));
-        entry[1].setAttribute("points", pts.join(" "));
-        var here = m(a, c);
-        entry[2].setAttribute("cx", here[0]); entry[2].setAttribute("cy", here[1]);
-      });
-      var lp = [];
-      for (var j = 0; j <= k; j++) lp.push(maps[2](j, run.loss[j]).join(","));
-      s.loss.setAttribute("points", lp.join(" "));
-    });
-    slider.value = frame; label.textContent = "step " + step;
-    root.dataset.frame = frame;
-  }
-  var timer = null;
-  function stop() { clearInterval(timer); timer = null; button.textContent = "\\u25B6 Play";
-                    button.setAttribute("aria-pressed", "false"); }
-  button.addEventListener("click", function () {
-    if (timer) { stop(); return; }
-    if (+slider.value >= spec.frames.length - 1) draw(0);
-    button.textContent = "\\u275A\\u275A Pause"; button.setAttribute("aria-pressed", "true");
-    timer = setInterval(function () {
-      var next = +slider.value + 1;
-      if (next >= spec.frames.length) { stop(); return; }
-      draw(next);
-    }, spec.interval);
-  });
-  slider.addEventListener("input", function () { stop(); draw(+slider.value); });
-  draw(0);
-})();
-"""
 
 
 def animate_descent(
@@ -330,8 +177,7 @@ def animate_descent(
         parameter panel.
     """
     items = _check_runs(runs)
-    if not isinstance(description, str) or len(description.strip()) < 20:
-        raise ValueError("description must be a sentence that says what the animation shows")
+    check_description(description)
     interval_ms = check_positive_int(interval_ms, "interval_ms")
     steps = max(p.steps for _, p in items)
     frame_steps = _frame_steps(steps, frames)
@@ -350,46 +196,8 @@ def animate_descent(
             for i, (label, path) in enumerate(items)
         ],
     }
-    crops = _panel_crops(fig, axes)
-    spec["axes"] = _axes_boxes(fig, axes, crops)
-    images = _panel_svgs(fig, axes, crops)
-    titles = [ax.get_title() for ax in axes]
-    width, height = fig.get_size_inches() * 72
-    plt.close(fig)
-    payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
-    # The id is a digest of what the player shows: repeatable from build to build,
-    # and distinct for different animations on one page.
-    digest = hashlib.sha1((payload + description).encode()).hexdigest()[:10]
-    uid = "sgdlab-anim-" + digest
-    alt = html.escape(description.strip(), quote=True)
-    panels = []
-    for i, (image, (left, right), title) in enumerate(zip(images, crops, titles, strict=True)):
-        # The first image carries the description; the others say which panel they are.
-        text = alt if i == 0 else html.escape(f"{title} (panel {i + 1} of {len(images)})")
-        w = right - left
-        panels.append(
-            f'<div style="position:relative">'
-            f'<img src="{image}" alt="{text}" width="{w * 4 / 3:.0f}" height="{height * 4 / 3:.0f}"'
-            f' style="width:100%;height:auto;display:block">'
-            f'<svg viewBox="0 0 {w:.2f} {height:.2f}" aria-hidden="true"'
-            f' style="position:absolute;left:0;top:0;width:100%;height:100%"></svg></div>'
-        )
-    fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
- style="max-width:{width * 1.35:.0f}px">
-<style>{_PLAYER_CSS}</style>
-<div class="sgdlab-panels n{len(panels)}">
-{chr(10).join(panels)}
-</div>
-<div style="display:flex;gap:0.8em;align-items:center;margin-top:0.3em">
-<button type="button" aria-pressed="false" aria-controls="{uid}"
- style="min-width:6.5em">&#9654; Play</button>
-<input type="range" min="0" max="{len(frame_steps) - 1}" value="0" step="1"
- aria-label="frame" style="flex:1">
-<output aria-live="off">step 0</output>
-</div>
-<script type="application/json">{payload}</script>
-<script>{_PLAYER_JS % {"id": uid}}</script>
-</div>"""
+    kinds = ["line", "path", "loss", "path"][: len(axes)]
+    fragment = animation_html(fig, axes, kinds, spec, description)
     return LineAnimation(fragment, len(frame_steps), tuple(label for label, _ in items))
 
 

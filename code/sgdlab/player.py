@@ -1,0 +1,464 @@
+"""The web player of sgdlab's animations and explorers: one script, one look.
+
+Used by :mod:`sgdlab.animation` (chapter 4's players) and :mod:`sgdlab.explorer`
+(the explorers of chapters 4 and 6). matplotlib draws the parts that do not move
+once, as one SVG image per panel (axes); a small script draws the parts that
+move (a fitted line, a path, a loss curve) over them, from runs embedded as
+JSON. The script (``window.sgdlabPlayer``) is the same for every player; an
+animation adds a play button and a frame slider, an explorer adds form
+controls that choose among runs computed beforehand. Nothing is computed in
+the browser but the mapping of data to the panel's coordinates.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._checks import check_positive_int
+from .plotting import SVG_HASHSALT, SVG_METADATA
+
+
+def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
+    """Horizontal extent of each panel, labels and title included (points, left to right).
+
+    Neighbouring panels split the gap between their drawn extents in the middle,
+    so the crops tile the figure's width without cutting a label.
+    """
+    width = fig.get_size_inches()[0] * 72
+    renderer = fig.canvas.get_renderer()
+    scale = 72 / fig.dpi
+    extents = [ax.get_tightbbox(renderer) for ax in axes]
+    spans = [(box.x0 * scale, box.x1 * scale) for box in extents]
+    cuts = [0.0]
+    for (_, right), (left, _) in zip(spans, spans[1:], strict=False):
+        cuts.append((right + left) / 2)
+    cuts.append(width)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _axes_boxes(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[dict]:
+    """Where each axes sits in its panel's SVG (points, y down) and what it maps."""
+    width, height = fig.get_size_inches() * 72
+    boxes = []
+    for ax, (left, _) in zip(axes, crops, strict=True):
+        pos = ax.get_position()
+        boxes.append(
+            {
+                "box": [
+                    pos.x0 * width - left,
+                    (1 - pos.y1) * height,
+                    pos.width * width,
+                    pos.height * height,
+                ],  # fmt: skip
+                "xlim": list(ax.get_xlim()),
+                "ylim": list(ax.get_ylim()),
+                "logy": ax.get_yscale() == "log",
+            }
+        )
+    return boxes
+
+
+def _panel_svgs(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[str]:
+    """One SVG data URI per panel: that axes alone, cropped to its extent."""
+    from matplotlib.transforms import Bbox
+
+    height = fig.get_size_inches()[1]
+    uris = []
+    for i, (left, right) in enumerate(crops):
+        for j, ax in enumerate(axes):
+            ax.set_visible(i == j)
+        bbox = Bbox([[left / 72, 0], [right / 72, height]])
+        uris.append(_svg_data_uri(fig, bbox))
+    for ax in axes:
+        ax.set_visible(True)
+    return uris
+
+
+def _svg_data_uri(fig: Figure, bbox=None) -> str:
+    buffer = io.BytesIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASHSALT}):
+        fig.savefig(buffer, format="svg", metadata=SVG_METADATA, bbox_inches=bbox)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+#: Panels side by side where each is at least about 15rem wide, else two or one
+#: per row: at 390 px the four panels of a row would shrink their 10 pt labels to
+#: 3 px; stacked, each panel is drawn at about its natural size. Container
+#: queries size the grid by the player's own width (the page's column), not
+#: the window's. Explorers (:func:`explorer_player`) share the rules and add
+#: their controls, which wrap on a phone.
+_PLAYER_CSS = (
+    ".sgdlab-animation,.sgdlab-explorer{container-type:inline-size}"
+    ".sgdlab-explorer{text-align:left}"
+    ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
+    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
+    "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
+    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr)}}"
+    ".sgdlab-controls{display:flex;flex-wrap:wrap;gap:0.4em 1.4em;margin:0.4em 0}"
+    ".sgdlab-controls>div{flex:1 1 14em;min-width:0}"
+    ".sgdlab-controls label{display:block;font-weight:600}"
+    ".sgdlab-controls input[type=range]{width:100%}"
+    ".sgdlab-ticks{position:relative;display:flex;justify-content:space-between;"
+    "font-size:0.8em;margin-bottom:1.2em}"
+    ".sgdlab-mark{position:absolute;top:1.2em;white-space:nowrap;font-size:0.95em;"
+    "border-left:2px solid currentColor;padding-left:0.2em}"
+    ".sgdlab-mark.end{border-left:0;border-right:2px solid currentColor;padding:0 0.2em 0 0}"
+    ".sgdlab-race{font-size:0.9em;margin:0.4em 0}"
+    ".sgdlab-race .focus{font-weight:700}"
+)
+
+#: The player: draws runs over the panels' images and plays them. One copy per page
+#: defines ``window.sgdlabPlayer``; every animation and explorer calls it. A run is
+#: ``{color, steps, theta: [a0, c0, a1, c1, ...], loss: [...], width?, opacity?}``;
+#: each panel (axes) has a kind: ``line`` (the line a·x + c over the data),
+#: ``path`` (the parameters' path and where they are now) or ``loss``.
+_PLAYER_LIB_JS = """
+window.sgdlabPlayer = window.sgdlabPlayer || function (root, spec) {
+  var svgs = root.querySelectorAll(".sgdlab-panels svg"), NS = "http://www.w3.org/2000/svg";
+  var button = root.querySelector("button.sgdlab-play");
+  var slider = root.querySelector("input.sgdlab-frame");
+  var label = root.querySelector("output.sgdlab-step");
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(NS, name);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    parent.appendChild(e); return e;
+  }
+  function mapper(ax) {
+    var b = ax.box, lx = ax.xlim, ly = ax.ylim, log = ax.logy;
+    var f = function (v) { return log ? Math.log10(Math.max(v, 1e-12)) : v; };
+    return function (x, y) {
+      return [b[0] + (x - lx[0]) / (lx[1] - lx[0]) * b[2],
+              b[1] + (1 - (f(y) - f(ly[0])) / (f(ly[1]) - f(ly[0]))) * b[3]];
+    };
+  }
+  var maps = spec.axes.map(mapper), layers = spec.axes.map(function (ax, i) {
+    var id = root.id + "-clip" + i, cp = el("clipPath", {id: id}, svgs[i]);
+    el("rect", {x: ax.box[0], y: ax.box[1], width: ax.box[2], height: ax.box[3]}, cp);
+    return el("g", {"clip-path": "url(#" + id + ")"}, svgs[i]);
+  });
+  var runs = [], shapes = [];
+  function show(list) {
+    layers.forEach(function (g) { while (g.firstChild) g.removeChild(g.firstChild); });
+    runs = list;
+    shapes = list.map(function (run) {
+      var w = run.width || 1, o = run.opacity || 1, c = run.color;
+      return spec.axes.map(function (ax, a) {
+        var g = layers[a], line = {fill: "none", stroke: c, opacity: o};
+        if (ax.kind === "line") return [el("line", {stroke: c, "stroke-width": 2 * w}, g)];
+        if (ax.kind === "loss") {
+          line["stroke-width"] = 1.5 * w; return [el("polyline", line, g)];
+        }
+        line["stroke-width"] = 1.3 * w;
+        return [el("polyline", line, g), el("circle", {r: 2.5 + w, fill: c, opacity: o}, g)];
+      });
+    });
+  }
+  function draw(frame) {
+    var step = spec.frames[frame];
+    runs.forEach(function (run, r) {
+      var k = Math.min(step, run.steps), a = run.theta[2 * k], c = run.theta[2 * k + 1];
+      spec.axes.forEach(function (ax, i) {
+        var m = maps[i], s = shapes[r][i], pts = [];
+        if (ax.kind === "line") {
+          var p0 = m(ax.xlim[0], ax.xlim[0] * a + c), p1 = m(ax.xlim[1], ax.xlim[1] * a + c);
+          s[0].setAttribute("x1", p0[0]); s[0].setAttribute("y1", p0[1]);
+          s[0].setAttribute("x2", p1[0]); s[0].setAttribute("y2", p1[1]);
+        } else if (ax.kind === "loss") {
+          for (var j = 0; j <= k; j++) pts.push(m(j, run.loss[j]).join(","));
+          s[0].setAttribute("points", pts.join(" "));
+        } else {
+          for (var q = 0; q <= k; q++) {
+            pts.push(m(run.theta[2 * q], run.theta[2 * q + 1]).join(","));
+          }
+          s[0].setAttribute("points", pts.join(" "));
+          var here = m(a, c);
+          s[1].setAttribute("cx", here[0]); s[1].setAttribute("cy", here[1]);
+        }
+      });
+    });
+    slider.value = frame; label.textContent = "step " + step;
+    root.dataset.frame = frame;
+  }
+  var timer = null;
+  function stop() { clearInterval(timer); timer = null; button.textContent = "\\u25B6 Play";
+                    button.setAttribute("aria-pressed", "false"); }
+  button.addEventListener("click", function () {
+    if (timer) { stop(); return; }
+    if (+slider.value >= spec.frames.length - 1) draw(0);
+    button.textContent = "\\u275A\\u275A Pause"; button.setAttribute("aria-pressed", "true");
+    timer = setInterval(function () {
+      var next = +slider.value + 1;
+      if (next >= spec.frames.length) { stop(); return; }
+      draw(next);
+    }, spec.interval);
+  });
+  slider.addEventListener("input", function () { stop(); draw(+slider.value); });
+  return {show: show, draw: draw, stop: stop, last: spec.frames.length - 1};
+};
+"""
+
+_ANIMATION_JS = """
+(function () {
+  var root = document.getElementById("%(id)s");
+  var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
+  var player = window.sgdlabPlayer(root, spec);
+  player.show(spec.runs); player.draw(0);
+})();
+"""
+
+#: An explorer: form controls choose a *view* (the runs to draw, one of them in
+#: focus); every run was computed at build time, the script only looks it up.
+_EXPLORER_JS = """
+(function () {
+  var root = document.getElementById("%(id)s");
+  var spec = JSON.parse(root.querySelector("script.sgdlab-data").textContent);
+  var player = window.sgdlabPlayer(root, spec);
+  var controls = spec.params.map(function (p) {
+    return root.querySelector("[data-param='" + p.name + "']");
+  });
+  var summary = root.querySelector(".sgdlab-summary"), rows = root.querySelector("tbody");
+  function cell(row, text) { var td = document.createElement("td"); td.textContent = text;
+                             row.appendChild(td); }
+  function update() {
+    var key = controls.map(function (c, i) {
+      var p = spec.params[i], text = p.labels[+c.value];
+      if (c.type === "range") {
+        c.setAttribute("aria-valuetext", text);
+        root.querySelector("output[for='" + c.id + "']").textContent = text;
+      }
+      return c.value;
+    }).join(",");
+    var view = spec.views[key], focus = view[1], many = view[0].length > 1;
+    var list = view[0].map(function (i, j) {
+      var run = spec.runs[i];
+      return {color: run.color, steps: run.steps, theta: run.theta, loss: run.loss,
+              width: many && j !== focus ? 0.8 : 1.3, opacity: many && j !== focus ? 0.6 : 1};
+    });
+    list.push(list.splice(focus, 1)[0]);  /* the run in focus is drawn on top */
+    player.stop(); player.show(list); player.draw(player.last);
+    var chosen = spec.runs[view[0][focus]];
+    summary.textContent = chosen.summary;
+    root.dataset.run = view[0][focus]; root.dataset.view = view[0].join(" ");
+    if (rows) {
+      rows.textContent = "";
+      view[0].forEach(function (i, j) {
+        var run = spec.runs[i], row = document.createElement("tr");
+        if (j === focus) row.className = "focus";
+        cell(row, run.label); row.firstChild.style.borderLeft = "0.7em solid " + run.color;
+        cell(row, run.stats.reached === null ? "never" : run.stats.reached);
+        cell(row, run.stats.final); cell(row, run.stats.diverged ? "yes" : "no");
+        rows.appendChild(row);
+      });
+    }
+  }
+  controls.forEach(function (c) { c.addEventListener("input", update);
+                                  c.addEventListener("change", update); });
+  update();
+})();
+"""
+
+
+def _payload(spec: dict) -> str:
+    """``spec`` as JSON that is safe inside a ``<script>`` element."""
+    return json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _panels(fig: Figure, axes: list, kinds: list[str], description: str) -> tuple[str, list]:
+    """The panels' images and overlays (HTML), and the axes' geometry for the script."""
+    crops = _panel_crops(fig, axes)
+    boxes = _axes_boxes(fig, axes, crops)
+    for box, kind in zip(boxes, kinds, strict=True):
+        box["kind"] = kind
+    images = _panel_svgs(fig, axes, crops)
+    titles = [ax.get_title() for ax in axes]
+    height = fig.get_size_inches()[1] * 72
+    alt = html.escape(description.strip(), quote=True)
+    panels = []
+    for i, (image, (left, right), title) in enumerate(zip(images, crops, titles, strict=True)):
+        # The first image carries the description; the others say which panel they are.
+        text = alt if i == 0 else html.escape(f"{title} (panel {i + 1} of {len(images)})")
+        w = right - left
+        panels.append(
+            f'<div style="position:relative">'
+            f'<img src="{image}" alt="{text}" width="{w * 4 / 3:.0f}" height="{height * 4 / 3:.0f}"'
+            f' style="width:100%;height:auto;display:block">'
+            f'<svg viewBox="0 0 {w:.2f} {height:.2f}" aria-hidden="true"'
+            f' style="position:absolute;left:0;top:0;width:100%;height:100%"></svg></div>'
+        )
+    grid = f'<div class="sgdlab-panels n{len(panels)}">\n' + "\n".join(panels) + "\n</div>"
+    return grid, boxes
+
+
+def _play_controls(uid: str, n_frames: int) -> str:
+    return f"""<div style="display:flex;gap:0.8em;align-items:center;margin-top:0.3em">
+<button type="button" class="sgdlab-play" aria-pressed="false" aria-controls="{uid}"
+ style="min-width:6.5em">&#9654; Play</button>
+<input type="range" class="sgdlab-frame" min="0" max="{n_frames - 1}" value="0" step="1"
+ aria-label="frame" style="flex:1">
+<output class="sgdlab-step" aria-live="off">step 0</output>
+</div>"""
+
+
+def check_description(description: str) -> str:
+    """Refuse a text alternative too short to say what a player shows."""
+    if not isinstance(description, str) or len(description.strip()) < 20:
+        raise ValueError("description must be a sentence that says what the animation shows")
+    return description
+
+
+def animation_html(fig: Figure, axes: list, kinds: list[str], spec: dict, description: str) -> str:
+    """The player of an animation: the panels of ``fig`` (closed here), a play button
+    and a frame slider; ``spec`` has ``frames``, ``interval`` and ``runs``."""
+    grid, spec["axes"] = _panels(fig, axes, kinds, description)
+    width = fig.get_size_inches()[0] * 72
+    plt.close(fig)
+    payload = _payload(spec)
+    # The id is a digest of what the player shows: repeatable from build to build,
+    # and distinct for different animations on one page.
+    digest = hashlib.sha1((payload + description).encode()).hexdigest()[:10]
+    uid = "sgdlab-anim-" + digest
+    alt = html.escape(description.strip(), quote=True)
+    fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
+ style="max-width:{width * 1.35:.0f}px">
+<style>{_PLAYER_CSS}</style>
+{grid}
+{_play_controls(uid, len(spec["frames"]))}
+<script type="application/json">{payload}</script>
+<script>{_PLAYER_LIB_JS}{_ANIMATION_JS % {"id": uid}}</script>
+</div>"""
+    return fragment
+
+
+@dataclass(frozen=True)
+class Control:
+    """One form control of an explorer: which value of one parameter to show.
+
+    ``labels`` are the values as the reader reads them; the control's value is
+    the index of the chosen one. ``kind`` is ``"range"`` (a slider, for ordered
+    values) or ``"select"``. ``marks`` are ``(position, text)`` pairs drawn
+    under a slider's scale, ``position`` in units of the index (may fall
+    between two values).
+    """
+
+    name: str
+    label: str
+    labels: tuple[str, ...]
+    kind: str = "range"
+    default: int = 0
+    marks: tuple[tuple[float, str], ...] = ()
+
+
+def _check_controls(controls) -> list[Control]:
+    controls = list(controls)
+    if not controls or not all(isinstance(c, Control) for c in controls):
+        raise ValueError("controls must be a non-empty list of sgdlab.player.Control")
+    for c in controls:
+        if c.kind not in ("range", "select"):
+            raise ValueError(
+                f"control {c.name!r}: kind must be 'range' or 'select', got {c.kind!r}"
+            )
+        if not c.name.isidentifier() or len(c.labels) < 2:
+            raise ValueError(f"control {c.name!r} needs an identifier name and at least 2 values")
+        if not 0 <= c.default < len(c.labels):
+            raise ValueError(f"control {c.name!r}: default must index its labels, got {c.default}")
+    return controls
+
+
+def _control_html(uid: str, c: Control) -> str:
+    cid = f"{uid}-{c.name}"
+    if c.kind == "select":
+        options = "".join(
+            f'<option value="{i}"{" selected" if i == c.default else ""}>{html.escape(t)}</option>'
+            for i, t in enumerate(c.labels)
+        )
+        return (f'<div><label for="{cid}">{html.escape(c.label)}</label>'
+                f'<select id="{cid}" data-param="{c.name}">{options}</select></div>')  # fmt: skip
+    ticks = "".join(f"<span>{html.escape(t)}</span>" for t in c.labels)
+    for position, text in c.marks:
+        left = 100 * position / (len(c.labels) - 1)
+        # the mark's text runs away from the nearer end of the scale, so it stays inside
+        where = (f'" style="left:{left:.1f}%"' if left <= 50
+                 else f' end" style="right:{100 - left:.1f}%"')  # fmt: skip
+        ticks += f'<span class="sgdlab-mark{where}>{html.escape(text)}</span>'
+    return (
+        f'<div><label for="{cid}">{html.escape(c.label)}: '
+        f'<output for="{cid}">{html.escape(c.labels[c.default])}</output></label>'
+        f'<input type="range" id="{cid}" data-param="{c.name}" min="0" '
+        f'max="{len(c.labels) - 1}" step="1" value="{c.default}" '
+        f'aria-valuetext="{html.escape(c.labels[c.default], quote=True)}">'
+        f'<div class="sgdlab-ticks" aria-hidden="true">{ticks}</div></div>'
+    )
+
+
+def explorer_player(
+    fig: Figure,
+    axes: list,
+    kinds: list[str],
+    *,
+    runs: list[dict],
+    views: Mapping[str, tuple[list[int], int]],
+    controls: list[Control],
+    description: str,
+    race_columns: tuple[str, ...] | None = None,
+    static: str = "",
+    interval_ms: int = 40,
+) -> str:
+    """The player with form controls that choose among runs computed beforehand.
+
+    ``fig``/``axes`` hold the parts that do not move; ``kinds`` says what each
+    axes shows (``line``, ``path``, ``loss``). ``runs`` are dicts with
+    ``label, color, steps, theta, loss, stats, summary`` (and whatever else
+    the caller records, such as the inputs that reproduce the run). ``views``
+    maps the controls' indices joined by commas (``"2,0,1"``) to the runs to
+    draw and which of them is in focus (its summary is announced). With
+    ``race_columns``, a table lists every run of the view. ``static`` is HTML
+    shown to readers without scripts. Used by :mod:`sgdlab.explorer`.
+    """
+    controls = _check_controls(controls)
+    check_description(description)
+    if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
+        raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
+    if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
+        raise ValueError("runs must be a non-empty list of run dicts (label, color, steps, ...)")
+    steps = max(run["steps"] for run in runs)
+    spec = {"frames": list(range(steps + 1)), "interval": check_positive_int(interval_ms,
+            "interval_ms"), "runs": runs, "views": dict(views),
+            "params": [{"name": c.name, "labels": list(c.labels)} for c in controls]}  # fmt: skip
+    expected = int(np.prod([len(c.labels) for c in controls]))
+    if len(spec["views"]) != expected:
+        raise ValueError(f"views must cover all {expected} settings, got {len(spec['views'])}")
+    grid, spec["axes"] = _panels(fig, axes, kinds, description)
+    width = fig.get_size_inches()[0] * 72
+    plt.close(fig)
+    payload = _payload(spec)
+    uid = "sgdlab-explore-" + hashlib.sha1((payload + description).encode()).hexdigest()[:10]
+    alt = html.escape(description.strip(), quote=True)
+    table = ""
+    if race_columns:
+        head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in race_columns)
+        table = f'<table class="sgdlab-race"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+    inputs = "\n".join(_control_html(uid, c) for c in controls)
+    return f"""<div class="sgdlab-explorer" id="{uid}" role="group" aria-label="{alt}"
+ style="max-width:{max(width * 1.35, 560):.0f}px">
+<style>{_PLAYER_CSS}</style>
+<div class="sgdlab-controls">
+{inputs}
+</div>
+<p class="sgdlab-summary" role="status" aria-live="polite"></p>
+{table}
+{grid}
+{_play_controls(uid, steps + 1)}
+<noscript>{static}</noscript>
+<script class="sgdlab-data" type="application/json">{payload}</script>
+<script>{_PLAYER_LIB_JS}{_EXPLORER_JS % {"id": uid}}</script>
+</div>"""
