@@ -48,7 +48,9 @@ def fingerprint(root: str | Path, watched: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for folder in sorted(watched):
         base = root / folder
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        files = (
+            sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        )
         for path in files:
             rel = path.relative_to(root)
             if (

@@ -46,7 +46,9 @@ def fix_citation_list(body: str) -> str:
     list role is wrong (axe: aria-required-children, critical); without it the
     entries keep their own role and screen readers still announce them.
     """
-    return body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+    return body.replace(
+        '<div role="list" class="citation-list">', '<div class="citation-list">'
+    )
 
 
 def _fix_page(app, pagename, templatename, context, doctree) -> None:

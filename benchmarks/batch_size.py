@@ -29,7 +29,25 @@ import torch
 from sgdlab import data, models, step_time
 from sgdlab.timing import machine_info
 
-SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 60000]
+SIZES = [
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+    64,
+    128,
+    256,
+    512,
+    1024,
+    2048,
+    4096,
+    8192,
+    16384,
+    32768,
+    60000,
+]
 
 
 def steps_for(b: int) -> int:
@@ -44,7 +62,9 @@ def main() -> None:
     flops = step_time.flops_per_row(model)
 
     peak = max(step_time.matmul_peak(1024) for _ in range(3))
-    print(f"torch.mm peak: {peak:.1f} GFLOP/s; {flops / 1e6:.3f} MFLOP per row per step")
+    print(
+        f"torch.mm peak: {peak:.1f} GFLOP/s; {flops / 1e6:.3f} MFLOP per row per step"
+    )
     for b in (256, 512, 1024):
         t = step_time.time_steps(model, X, y, b, n_steps=16384 // b, repeats=7)
         peak = max(peak, step_time.matmul_peak(1024))

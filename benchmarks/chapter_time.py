@@ -30,8 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def execute(path: Path) -> float:
     notebook = jupytext.read(path)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute()
     return time.perf_counter() - start
@@ -41,9 +45,13 @@ def main(names: list[str]) -> None:
     torch.set_num_threads(1)
     print(machine_info())
     w = np.linspace(-10, 10, 200)
-    seconds = median_time(lambda: landscape.evaluate_grid(landscape.pathological_loss, w, w))
+    seconds = median_time(
+        lambda: landscape.evaluate_grid(landscape.pathological_loss, w, w)
+    )
     print(f"200 x 200 surface: {seconds * 1e3:.2f} ms per evaluation (median of 21)")
-    chapters = [ROOT / "book" / f"{n}.md" for n in names] or sorted((ROOT / "book").glob("*.md"))
+    chapters = [ROOT / "book" / f"{n}.md" for n in names] or sorted(
+        (ROOT / "book").glob("*.md")
+    )
     for path in chapters:
         if "kernelspec" not in path.read_text()[:400]:
             continue  # plain pages (intro, references) have nothing to execute

@@ -67,8 +67,10 @@ def main() -> None:
             start = time.perf_counter()
             built = build()
             times.append(time.perf_counter() - start)
-        print(f"{name}: {min(times):.1f} s (best of {args.repeat}), {len(built.records)} runs, "
-              f"fragment {built.nbytes / 1e3:.0f} kB")  # fmt: skip
+        print(
+            f"{name}: {min(times):.1f} s (best of {args.repeat}), {len(built.records)} runs, "
+            f"fragment {built.nbytes / 1e3:.0f} kB"
+        )
         for part, size in parts(built.html).items():
             print(f"    {part}: {size / 1e3:.0f} kB")
     for page, budget in PAGES.items():
@@ -76,8 +78,10 @@ def main() -> None:
         if path.is_file():
             weight = page_weight(path)
             html_kb = path.stat().st_size / 1e3
-            print(f"{page}: {weight.total / 1e6:.2f} MB with what it loads "
-                  f"(budget {budget / 1e6:.0f} MB), HTML {html_kb:.0f} kB")  # fmt: skip
+            print(
+                f"{page}: {weight.total / 1e6:.2f} MB with what it loads "
+                f"(budget {budget / 1e6:.0f} MB), HTML {html_kb:.0f} kB"
+            )
 
 
 if __name__ == "__main__":

@@ -72,16 +72,23 @@ def main(n: int) -> None:
         del empty
 
         start = time.perf_counter()
-        grades = grader.grade_many(subs, tmp / "out", chapter="landscape", hidden_dir=HIDDEN,
-                                   progress=False)  # fmt: skip
+        grades = grader.grade_many(
+            subs, tmp / "out", chapter="landscape", hidden_dir=HIDDEN, progress=False
+        )
         total = time.perf_counter() - start
     statuses = {s: sum(g.status == s for g in grades) for s in grader.STATUSES}
-    print(f"sandbox start + empty notebook: {statistics.median(overhead) * 1e3:.0f} ms "
-          "(median of 11)")  # fmt: skip
-    print(f"one instructor notebook, {len(plan.cases)} cases, alone: "
-          f"{statistics.median(one) * 1e3:.0f} ms (median of 5)")  # fmt: skip
-    print(f"{n} submissions: {total:.1f} s in all, {total / n * 1e3:.0f} ms each "
-          f"(target: 100 in 120 s); {statuses}")  # fmt: skip
+    print(
+        f"sandbox start + empty notebook: {statistics.median(overhead) * 1e3:.0f} ms "
+        "(median of 11)"
+    )
+    print(
+        f"one instructor notebook, {len(plan.cases)} cases, alone: "
+        f"{statistics.median(one) * 1e3:.0f} ms (median of 5)"
+    )
+    print(
+        f"{n} submissions: {total:.1f} s in all, {total / n * 1e3:.0f} ms each "
+        f"(target: 100 in 120 s); {statuses}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,19 +23,25 @@ DESCRIPTION = "An explorer whose controls choose the run that the panels draw."
 @pytest.fixture(scope="module")
 def line():
     # chapter 4: explorer.line_explorer(theta0=(-1.0, 1.0), steps=100, description=...)
-    return explorer.line_explorer(theta0=(-1.0, 1.0), steps=100, description=DESCRIPTION)
+    return explorer.line_explorer(
+        theta0=(-1.0, 1.0), steps=100, description=DESCRIPTION
+    )
 
 
 @pytest.fixture(scope="module")
 def race():
     # chapter 6: explorer.optimizer_explorer(start=(-4.0, 5.0), steps=300, target=0.1, ...)
-    return explorer.optimizer_explorer(start=(-4.0, 5.0), steps=300, target=0.1,
-                                       description=DESCRIPTION)  # fmt: skip
+    return explorer.optimizer_explorer(
+        start=(-4.0, 5.0), steps=300, target=0.1, description=DESCRIPTION
+    )
 
 
 def _spec(fragment: str) -> dict:
-    payload = re.search(r'<script class="sgdlab-data" type="application/json">(.*?)</script>',
-                        fragment, re.S)  # fmt: skip
+    payload = re.search(
+        r'<script class="sgdlab-data" type="application/json">(.*?)</script>',
+        fragment,
+        re.S,
+    )
     return json.loads(payload.group(1).replace("<\\/", "</"))
 
 
@@ -54,15 +60,20 @@ def _recompute(record: dict):
         return path.thetas, path.losses
     surface = getattr(landscape, record["surface"])
     optimizer = getattr(optim, record["optimizer"])
-    run = landscape.trajectory(surface, record["start"],
-                               lambda p: optimizer(p, lr=record["lr"], **record["kwargs"]),
-                               record["steps"])  # fmt: skip
+    run = landscape.trajectory(
+        surface,
+        record["start"],
+        lambda p: optimizer(p, lr=record["lr"], **record["kwargs"]),
+        record["steps"],
+    )
     return run.points, run.losses
 
 
 def _drawable(values):
     clip = explorer.DRAW_CLIP
-    return np.clip(np.nan_to_num(values, nan=clip, posinf=clip, neginf=-clip), -clip, clip)
+    return np.clip(
+        np.nan_to_num(values, nan=clip, posinf=clip, neginf=-clip), -clip, clip
+    )
 
 
 @pytest.mark.parametrize("which", ["line", "race"])
@@ -78,21 +89,27 @@ def test_sampled_runs_are_reproduced_from_their_records(which, request):
         assert np.array_equal(np.isfinite(exact), finite)
         np.testing.assert_allclose(exact[finite], final[finite], rtol=1e-9, atol=1e-12)
         # what the page draws: the same run, rounded to 4 (parameters) and 3 digits (loss)
-        np.testing.assert_allclose(run["theta"], _drawable(points).ravel(), rtol=6e-4, atol=1e-9)
+        np.testing.assert_allclose(
+            run["theta"], _drawable(points).ravel(), rtol=6e-4, atol=1e-9
+        )
         np.testing.assert_allclose(run["loss"], _drawable(losses), rtol=6e-3, atol=1e-9)
 
 
 def test_line_stats_follow_the_books_conventions(line):
     for record, path in zip(line.records, line.results, strict=True):
         assert record["stats"]["reached"] == metrics.first_reached(path.losses, 0.5)
-        assert record["stats"]["diverged"] == bool(not path.losses[-1] <= path.losses[0])
+        assert record["stats"]["diverged"] == bool(
+            not path.losses[-1] <= path.losses[0]
+        )
         assert f"final MSE {record['stats']['final']}" in record["summary"]
 
 
 def test_race_stats_follow_the_books_conventions(race):
     for record, run in zip(race.records, race.results, strict=True):
         assert record["stats"]["reached"] == metrics.first_reached(run.losses, 0.1)
-        assert record["stats"]["reached"] == run.steps_to(0.1)  # the Trajectory's own rule
+        assert record["stats"]["reached"] == run.steps_to(
+            0.1
+        )  # the Trajectory's own rule
     # the minimum of the test surface is near (0, -4.6): a run that ends on the far
     # plateau (RMSProp at lr 2.5, chapter 6) diverged; Adam at 0.3 did not
     by = {(r["label"], r["lr"]): r for r in race.records}
@@ -127,7 +144,9 @@ def test_weight_and_first_paint(line, race):
         assert html.index('class="sgdlab-data"') > html.index("<noscript>")
         assert html.index("<noscript>") > html.index('class="sgdlab-panels')
         static = re.search(r"<noscript>(.*?)</noscript>", html, re.S).group(1)
-        assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]{80,}"', static)
+        assert re.search(
+            r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]{80,}"', static
+        )
 
 
 def test_the_learning_rate_scale_marks_the_stability_limit(line):
@@ -151,8 +170,13 @@ def test_the_learning_rate_scale_marks_the_stability_limit(line):
     ],
 )
 def test_bad_arguments_of_the_line_explorer(kwargs, message):
-    args = {"lrs": (0.01, 0.1), "batch_sizes": (10, 100), "seeds": (1, 2), "steps": 5,
-            "description": DESCRIPTION}  # fmt: skip
+    args = {
+        "lrs": (0.01, 0.1),
+        "batch_sizes": (10, 100),
+        "seeds": (1, 2),
+        "steps": 5,
+        "description": DESCRIPTION,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         explorer.line_explorer(**args)
@@ -173,12 +197,22 @@ def test_rerun_refuses_an_unknown_record():
         explorer.rerun({"call": "something.else"})
 
 
-_RUN = {"label": "a", "color": "#000", "steps": 1, "theta": [0, 0, 1, 1], "loss": [1, 0]}
+_RUN = {
+    "label": "a",
+    "color": "#000",
+    "steps": 1,
+    "theta": [0, 0, 1, 1],
+    "loss": [1, 0],
+}
 
 
 @pytest.mark.parametrize(
     "kind, runs, message",
-    [("knob", [], "kind"), ("range", [], "runs must be"), ("range", [_RUN], "views must cover")],
+    [
+        ("knob", [], "kind"),
+        ("range", [], "runs must be"),
+        ("range", [_RUN], "views must cover"),
+    ],
 )
 def test_controls_are_checked(kind, runs, message):
     import matplotlib.pyplot as plt
@@ -186,8 +220,15 @@ def test_controls_are_checked(kind, runs, message):
     fig, ax = plt.subplots()
     control = Control("lr", "learning rate", ("1", "2"), kind=kind)
     with pytest.raises(ValueError, match=message):
-        explorer_player(fig, [ax], ["path"], runs=runs, views={}, description=DESCRIPTION,
-                        controls=[control])  # fmt: skip
+        explorer_player(
+            fig,
+            [ax],
+            ["path"],
+            runs=runs,
+            views={},
+            description=DESCRIPTION,
+            controls=[control],
+        )
     plt.close(fig)
 
 
@@ -237,7 +278,9 @@ def _check_drawn(page, root, spec, path_panel, loss_panel):
     x, y = _to_data(_drawn(page, root, path_panel), spec["axes"][path_panel])
     np.testing.assert_allclose(x, points[:, 0], rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(y, points[:, 1], rtol=2e-3, atol=2e-3)
-    steps, drawn_loss = _to_data(_drawn(page, root, loss_panel), spec["axes"][loss_panel])
+    steps, drawn_loss = _to_data(
+        _drawn(page, root, loss_panel), spec["axes"][loss_panel]
+    )
     np.testing.assert_allclose(steps, np.arange(len(losses)), atol=1e-3)
     np.testing.assert_allclose(drawn_loss, np.maximum(losses, 1e-12), rtol=1e-2)
     summary = root.locator(".sgdlab-summary").text_content()
@@ -273,8 +316,10 @@ def _move_every_control(page, root, spec, path_panel, loss_panel, check_inputs):
             assert control.input_value() == str(value), (param["name"], tag)
             if tag != "SELECT":
                 assert control.get_attribute("aria-valuetext") == param["labels"][value]
-            root.evaluate("(el, key) => el.setAttribute('data-view-key', key)",
-                          root.evaluate(_KEY))  # fmt: skip
+            root.evaluate(
+                "(el, key) => el.setAttribute('data-view-key', key)",
+                root.evaluate(_KEY),
+            )
             record = _check_drawn(page, root, spec, path_panel, loss_panel)
             check_inputs(param["name"], param["labels"][value], record)
 
@@ -307,7 +352,9 @@ def test_every_control_draws_the_run_sgdlab_computes(browser, page_url, line, ra
     # the player replays the chosen run from step 0
     root = explorers.nth(0)
     root.locator("button.sgdlab-play").click()
-    page.wait_for_function("el => el.dataset.frame !== '100'", arg=root.element_handle())
+    page.wait_for_function(
+        "el => el.dataset.frame !== '100'", arg=root.element_handle()
+    )
     assert not problems, problems
     page.close()
 
@@ -318,15 +365,19 @@ def test_no_serious_accessibility_violations(browser, page_url):
     page = browser.new_page()
     page.goto(page_url)
     results = Axe().run(page)
-    serious = [f"{v['id']} ({v['impact']}): {v['help']} - {v['nodes'][0]['target']}"
-               for v in results.response["violations"]
-               if v["impact"] in ("critical", "serious")]  # fmt: skip
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} - {v['nodes'][0]['target']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
     page.close()
     assert not serious, "\n".join(serious)
 
 
 def test_explorers_fit_a_phone(browser, page_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True
+    )
     page = context.new_page()
     page.goto(page_url)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
@@ -349,7 +400,9 @@ def test_without_scripts_the_static_grid_shows(browser, page_url):
               .map(i => ({alt: i.alt, ok: i.complete && i.naturalWidth > 0}))"""
     )
     context.close()
-    assert len(images) == 2 and all(i["ok"] and "Small multiples" in i["alt"] for i in images)
+    assert len(images) == 2 and all(
+        i["ok"] and "Small multiples" in i["alt"] for i in images
+    )
 
 
 # --- On the built pages (after sgdlab_site's post-processing) -----------------------------
@@ -373,7 +426,9 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
     spec = _spec(block)
     # the panels and the static grid are lazy files now, with their alt texts
     static = re.search(r"<noscript>(.*?)</noscript>", block, re.S).group(1)
-    assert re.search(r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="Small multiples', static)
+    assert re.search(
+        r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="Small multiples', static
+    )
     root.scroll_into_view_if_needed()
     page.evaluate(
         """() => Promise.all(Array.from(document.querySelectorAll('.sgdlab-explorer img'))
@@ -382,8 +437,13 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
     slider = root.locator("[data-param='lr']")
     slider.focus()
     page.keyboard.press("End")
-    root.evaluate("(el, key) => el.setAttribute('data-view-key', key)", root.evaluate(_KEY))
+    root.evaluate(
+        "(el, key) => el.setAttribute('data-view-key', key)", root.evaluate(_KEY)
+    )
     record = _check_drawn(page, root, spec, *panels)
-    assert str(record["lr"]) == spec["params"][1 if chapter != "watching-sgd" else 0]["labels"][-1]
+    assert (
+        str(record["lr"])
+        == spec["params"][1 if chapter != "watching-sgd" else 0]["labels"][-1]
+    )
     assert not problems, problems
     page.close()

@@ -63,7 +63,9 @@ class LineAnimation:
     def _repr_html_(self) -> str:
         return self.html
 
-    def __repr__(self) -> str:  # the HTML is long; a notebook's text view needs only this
+    def __repr__(
+        self,
+    ) -> str:  # the HTML is long; a notebook's text view needs only this
         return (
             f"<LineAnimation: {self.n_frames} frames of {', '.join(self.labels)}; "
             f"{self.nbytes / 1e3:.0f} kB>"
@@ -105,8 +107,13 @@ def _draw_static(
     best = least_squares(data)
 
     ax_data.scatter(data.x, data.y, s=8, color="0.45", lw=0)
-    ax_data.set(xlim=(-1.05, 1.05), ylim=(min(data.y.min(), 0) - 1, data.y.max() + 1),
-                xlabel="x", ylabel="y", title="data and current line")  # fmt: skip
+    ax_data.set(
+        xlim=(-1.05, 1.05),
+        ylim=(min(data.y.min(), 0) - 1, data.y.max() + 1),
+        xlabel="x",
+        ylabel="y",
+        title="data and current line",
+    )
 
     def contours(ax, slopes, intercepts, title):
         a = np.linspace(*slopes, 160)
@@ -115,7 +122,13 @@ def _draw_static(
         levels = np.geomspace(max(grid.min(), 1e-3) * 1.5, grid.max(), 12)
         ax.contour(a, c, grid, levels=levels, colors="0.6", linewidths=0.7)
         ax.plot(*best, marker="*", color="black", ms=10, ls="none")
-        ax.set(xlim=slopes, ylim=intercepts, xlabel="slope", ylabel="intercept", title=title)
+        ax.set(
+            xlim=slopes,
+            ylim=intercepts,
+            xlabel="slope",
+            ylabel="intercept",
+            title=title,
+        )
 
     contours(ax_params, *window, "path over MSE contours")
     if zoom:
@@ -127,11 +140,21 @@ def _draw_static(
     finite = np.concatenate([p.losses[np.isfinite(p.losses)] for _, p in items])
     low = max(finite.min(), 1e-4)
     high = max(p.losses[0] for _, p in items)
-    ax_loss.set(xlim=(0, steps), ylim=(low / 2, high * 5), yscale="log",
-                xlabel="step", ylabel="MSE", title="loss so far")  # fmt: skip
-    handles = [Line2D([], [], color=COLORS[i % len(COLORS)], lw=2) for i in range(len(items))]
+    ax_loss.set(
+        xlim=(0, steps),
+        ylim=(low / 2, high * 5),
+        yscale="log",
+        xlabel="step",
+        ylabel="MSE",
+        title="loss so far",
+    )
+    handles = [
+        Line2D([], [], color=COLORS[i % len(COLORS)], lw=2) for i in range(len(items))
+    ]
     if legend and len(items) > 1:
-        ax_loss.legend(handles, [label for label, _ in items], fontsize=7, loc="upper right")
+        ax_loss.legend(
+            handles, [label for label, _ in items], fontsize=7, loc="upper right"
+        )
     for ax in axes:
         ax.grid(False)
     fig.tight_layout()
@@ -139,7 +162,9 @@ def _draw_static(
 
 
 def _rounded(values: np.ndarray) -> list:
-    clipped = np.clip(np.nan_to_num(values, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+    clipped = np.clip(
+        np.nan_to_num(values, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP
+    )
     return [float(f"{v:.4g}") for v in clipped.ravel()]
 
 
@@ -220,5 +245,10 @@ def final_frame(
             thetas = np.clip(path.thetas, -_CLIP, _CLIP)
             ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=1.3)
             ax.plot(*thetas[-1], "o", color=color, ms=5)
-        axes[2].plot(np.arange(path.steps + 1), np.clip(path.losses, 0, _CLIP), color=color, lw=1.5)
+        axes[2].plot(
+            np.arange(path.steps + 1),
+            np.clip(path.losses, 0, _CLIP),
+            color=color,
+            lw=1.5,
+        )
     return fig

@@ -72,7 +72,9 @@ def _check_grid(values, name: str, *, positive: bool = True) -> tuple:
     if len(values) < 2 or len(set(values)) != len(values):
         raise ValueError(f"{name} must list at least 2 distinct values, got {values!r}")
     for v in values:
-        ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+        ok = (
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+        )
         if not ok or (positive and v <= 0):
             raise ValueError(f"{name} must hold positive finite numbers, got {v!r}")
     if list(values) != sorted(values):
@@ -87,8 +89,13 @@ DRAW_CLIP = 1e4
 def _compact(values, digits: int) -> list[float]:
     """Values rounded to ``digits`` significant digits for drawing, clipped to
     ±DRAW_CLIP (JSON has no inf or nan; a diverged run leaves the panels anyway)."""
-    v = np.clip(np.nan_to_num(np.ravel(values), nan=DRAW_CLIP, posinf=DRAW_CLIP,
-                              neginf=-DRAW_CLIP), -DRAW_CLIP, DRAW_CLIP)  # fmt: skip
+    v = np.clip(
+        np.nan_to_num(
+            np.ravel(values), nan=DRAW_CLIP, posinf=DRAW_CLIP, neginf=-DRAW_CLIP
+        ),
+        -DRAW_CLIP,
+        DRAW_CLIP,
+    )
     return [float(f"{x:.{digits}g}") for x in v]
 
 
@@ -102,18 +109,28 @@ def rerun(record: dict):
     :func:`optimizer_explorer` write it)."""
     if record.get("call") == "regression.descend":
         data = regression.make_line_data(**record["data"])
-        return regression.descend(data, tuple(record["theta0"]), lr=record["lr"],
-                                  steps=record["steps"], batch_size=record["batch_size"],
-                                  seed=record["seed"])  # fmt: skip
+        return regression.descend(
+            data,
+            tuple(record["theta0"]),
+            lr=record["lr"],
+            steps=record["steps"],
+            batch_size=record["batch_size"],
+            seed=record["seed"],
+        )
     if record.get("call") == "landscape.trajectory":
         f = getattr(landscape, record["surface"])
         make = getattr(optim, record["optimizer"])
         kwargs = dict(record["kwargs"])
         return landscape.trajectory(
-            f, tuple(record["start"]), lambda p: make(p, lr=record["lr"], **kwargs), record["steps"]
+            f,
+            tuple(record["start"]),
+            lambda p: make(p, lr=record["lr"], **kwargs),
+            record["steps"],
         )
-    raise ValueError(f"a record's call must be regression.descend or landscape.trajectory, "
-                     f"got {record.get('call')!r}")  # fmt: skip
+    raise ValueError(
+        f"a record's call must be regression.descend or landscape.trajectory, "
+        f"got {record.get('call')!r}"
+    )
 
 
 def _log_scale(curves, target: float):
@@ -123,9 +140,16 @@ def _log_scale(curves, target: float):
     return np.log10(max(finite.min(), 1e-6) / 2), np.log10(5 * start)
 
 
-def small_multiples(losses, rows: Sequence[str], cols: Sequence[str], *, target: float,
-                    alt: str, row_colors: Sequence[str] | None = None,
-                    points: int = 34) -> str:  # fmt: skip
+def small_multiples(
+    losses,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    target: float,
+    alt: str,
+    row_colors: Sequence[str] | None = None,
+    points: int = 34,
+) -> str:
     """A grid of loss curves (log scale, shared), ``losses[i][j]`` a list of curves:
     an SVG ``<img>`` for readers without scripts (sgdlab_site makes it a lazy file).
 
@@ -138,33 +162,49 @@ def small_multiples(losses, rows: Sequence[str], cols: Sequence[str], *, target:
     low, high = _log_scale([c for row in losses for cell in row for c in cell], target)
 
     def y(values, i):
-        v = np.log10(np.clip(np.nan_to_num(values, nan=_CLIP, posinf=_CLIP), 10**low, 10**high))
+        v = np.log10(
+            np.clip(np.nan_to_num(values, nan=_CLIP, posinf=_CLIP), 10**low, 10**high)
+        )
         return top + i * (ch + gap) + (high - v) / (high - low) * ch
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'font-family="sans-serif" font-size="9">']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'font-family="sans-serif" font-size="9">'
+    ]
     for j, text in enumerate(cols):
-        parts.append(f'<text x="{left + j * (cw + gap) + cw / 2}" y="11" text-anchor="middle">'
-                     f"{html.escape(text)}</text>")  # fmt: skip
+        parts.append(
+            f'<text x="{left + j * (cw + gap) + cw / 2}" y="11" text-anchor="middle">'
+            f"{html.escape(text)}</text>"
+        )
     for i, j in np.ndindex(len(rows), len(cols)):
         x0 = left + j * (cw + gap)
         if j == 0:
-            parts.append(f'<text x="{left - 4}" y="{top + i * (ch + gap) + ch / 2 + 3}" '
-                         f'text-anchor="end">{html.escape(rows[i])}</text>')  # fmt: skip
+            parts.append(
+                f'<text x="{left - 4}" y="{top + i * (ch + gap) + ch / 2 + 3}" '
+                f'text-anchor="end">{html.escape(rows[i])}</text>'
+            )
         ty = y(np.array([target]), i)[0]
-        parts.append(f'<rect x="{x0}" y="{top + i * (ch + gap)}" width="{cw}" height="{ch}" '
-                     f'fill="none" stroke="#999"/><path d="M{x0} {ty:.1f}h{cw}" '
-                     f'stroke="#555" stroke-dasharray="2 2"/>')  # fmt: skip
+        parts.append(
+            f'<rect x="{x0}" y="{top + i * (ch + gap)}" width="{cw}" height="{ch}" '
+            f'fill="none" stroke="#999"/><path d="M{x0} {ty:.1f}h{cw}" '
+            f'stroke="#555" stroke-dasharray="2 2"/>'
+        )
         for k, curve in enumerate(losses[i][j]):
-            steps = np.unique(np.linspace(0, len(curve) - 1, points).round().astype(int))
+            steps = np.unique(
+                np.linspace(0, len(curve) - 1, points).round().astype(int)
+            )
             xs = x0 + steps / (len(curve) - 1) * cw
-            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, y(curve[steps], i), strict=True))
+            pts = " ".join(
+                f"{a:.1f},{b:.1f}" for a, b in zip(xs, y(curve[steps], i), strict=True)
+            )
             color = row_colors[i] if row_colors else COLORS[k % len(COLORS)]
             parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}"/>')
     svg = "".join(parts) + "</svg>"
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-    return (f'<img src="{uri}" alt="{html.escape(alt, quote=True)}" width="{width}" '
-            f'height="{height}" style="max-width:100%;height:auto">')  # fmt: skip
+    return (
+        f'<img src="{uri}" alt="{html.escape(alt, quote=True)}" width="{width}" '
+        f'height="{height}" style="max-width:100%;height:auto">'
+    )
 
 
 def _fmt(value: float) -> str:
@@ -172,9 +212,16 @@ def _fmt(value: float) -> str:
 
 
 def _line_record(lr, b, seed, data, theta0, steps, n) -> dict:
-    return {"call": "regression.descend", "data": dict(data), "theta0": list(theta0),
-            "lr": lr, "batch_size": b, "seed": seed, "steps": steps,
-            "label": f"lr {lr}, batch {b}" + ("" if b == n else f", order {seed}")}  # fmt: skip
+    return {
+        "call": "regression.descend",
+        "data": dict(data),
+        "theta0": list(theta0),
+        "lr": lr,
+        "batch_size": b,
+        "seed": seed,
+        "steps": steps,
+        "label": f"lr {lr}, batch {b}" + ("" if b == n else f", order {seed}"),
+    }
 
 
 def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None:
@@ -182,15 +229,26 @@ def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None
     final, start = float(path.losses[-1]), float(path.losses[0])
     reached = first_reached(path.losses, target)
     diverged = not np.isfinite(final) or final > start
-    record.update(stats={"final": _fmt(final), "reached": reached, "diverged": diverged},
-                  exact=_exact([*path.thetas[-1], final]))  # fmt: skip
+    record.update(
+        stats={"final": _fmt(final), "reached": reached, "diverged": diverged},
+        exact=_exact([*path.thetas[-1], final]),
+    )
     side = "above" if record["lr"] > limit else "below"
-    where = (f"never reaches MSE {target};" if reached is None
-             else f"reaches MSE {target} at step {reached};")  # fmt: skip
-    fate = (f"ends above its start ({start:.3g}): diverged" if diverged
-            else "ends below its start: did not diverge")  # fmt: skip
-    order = ("full batch, so the order does not matter" if record["batch_size"] == n
-             else f"batch order {record['seed']}")  # fmt: skip
+    where = (
+        f"never reaches MSE {target};"
+        if reached is None
+        else f"reaches MSE {target} at step {reached};"
+    )
+    fate = (
+        f"ends above its start ({start:.3g}): diverged"
+        if diverged
+        else "ends below its start: did not diverge"
+    )
+    order = (
+        "full batch, so the order does not matter"
+        if record["batch_size"] == n
+        else f"batch order {record['seed']}"
+    )
     record["summary"] = (
         f"Learning rate {record['lr']} ({side} 2/λ_max = {limit:.3f}), batch "
         f"size {record['batch_size']}, {order}: final MSE {_fmt(final)} after "
@@ -198,9 +256,17 @@ def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None
     )
 
 
-def line_explorer(*, description: str, data: dict = LINE_DATA, theta0=(-1.0, 1.0),
-                  lrs=LINE_LRS, batch_sizes=LINE_BATCHES, seeds=LINE_SEEDS,
-                  steps: int = 100, target: float = 0.5) -> Explorer:  # fmt: skip
+def line_explorer(
+    *,
+    description: str,
+    data: dict = LINE_DATA,
+    theta0=(-1.0, 1.0),
+    lrs=LINE_LRS,
+    batch_sizes=LINE_BATCHES,
+    seeds=LINE_SEEDS,
+    steps: int = 100,
+    target: float = 0.5,
+) -> Explorer:
     """Chapter 4's explorer: learning rate × batch size × batch order on the line fit.
 
     Every run is ``regression.descend(make_line_data(**data), theta0, lr=…,
@@ -223,29 +289,63 @@ def line_explorer(*, description: str, data: dict = LINE_DATA, theta0=(-1.0, 1.0
             record = _line_record(lr, b, key[2], data, theta0, steps, line.n)
             path = rerun(record)
             _line_stats(record, path, target, limit, line.n)
-            record.update(color=COLORS[0], steps=path.steps, theta=_compact(path.thetas, 4),
-                          loss=_compact(path.losses, 3))  # fmt: skip
+            record.update(
+                color=COLORS[0],
+                steps=path.steps,
+                theta=_compact(path.thetas, 4),
+                loss=_compact(path.losses, 3),
+            )
             index[key] = len(records)
             records.append(record)
             results.append(path)
         views[f"{i},{j},{k}"] = ([index[key]], 0)
-    fig, axes = _draw_static(line, [("", p) for p in results], None, PARAM_WINDOW, legend=False)
+    fig, axes = _draw_static(
+        line, [("", p) for p in results], None, PARAM_WINDOW, legend=False
+    )
     position = float(np.interp(np.log(limit), np.log(lrs), np.arange(len(lrs))))
     controls = [
-        Control("lr", "learning rate", tuple(map(str, lrs)), default=lrs.index(0.1)
-                if 0.1 in lrs else 0, marks=((position, f"2/λ_max = {limit:.3f}"),)),
-        Control("batch", "batch size", tuple(map(str, batch_sizes)),
-                default=len(batch_sizes) // 2),
+        Control(
+            "lr",
+            "learning rate",
+            tuple(map(str, lrs)),
+            default=lrs.index(0.1) if 0.1 in lrs else 0,
+            marks=((position, f"2/λ_max = {limit:.3f}"),),
+        ),
+        Control(
+            "batch",
+            "batch size",
+            tuple(map(str, batch_sizes)),
+            default=len(batch_sizes) // 2,
+        ),
         Control("seed", "batch order (seed)", tuple(map(str, seeds)), kind="select"),
-    ]  # fmt: skip
-    curves = [[[results[index[(lr, b, s if b != line.n else seeds[0])]].losses for s in seeds]
-               for b in batch_sizes] for lr in lrs]  # fmt: skip
-    static = small_multiples(curves, [f"lr {lr}" for lr in lrs], [f"batch {b}" for b in
-                             batch_sizes], target=target, alt=_line_alt(records, lrs, limit,
-                             target, len(seeds)))  # fmt: skip
-    fragment = explorer_player(fig, list(axes), ["line", "path", "loss"], runs=records,
-                               views=views, controls=controls, description=description,
-                               static=static)  # fmt: skip
+    ]
+    curves = [
+        [
+            [
+                results[index[(lr, b, s if b != line.n else seeds[0])]].losses
+                for s in seeds
+            ]
+            for b in batch_sizes
+        ]
+        for lr in lrs
+    ]
+    static = small_multiples(
+        curves,
+        [f"lr {lr}" for lr in lrs],
+        [f"batch {b}" for b in batch_sizes],
+        target=target,
+        alt=_line_alt(records, lrs, limit, target, len(seeds)),
+    )
+    fragment = explorer_player(
+        fig,
+        list(axes),
+        ["line", "path", "loss"],
+        runs=records,
+        views=views,
+        controls=controls,
+        description=description,
+        static=static,
+    )
     return Explorer(fragment, tuple(records), tuple(results))
 
 
@@ -258,11 +358,22 @@ def _product(*grids):
 
 def _line_alt(records, lrs, limit, target, n_seeds) -> str:
     """The static grid's alt text, from the runs' own numbers."""
-    all_div = [lr for lr in lrs if all(r["stats"]["diverged"] for r in records if r["lr"] == lr)]
-    some_div = [lr for lr in lrs if lr not in all_div
-                and any(r["stats"]["diverged"] for r in records if r["lr"] == lr)]  # fmt: skip
-    never = [lr for lr in lrs if all(r["stats"]["reached"] is None
-                                     for r in records if r["lr"] == lr)]  # fmt: skip
+    all_div = [
+        lr
+        for lr in lrs
+        if all(r["stats"]["diverged"] for r in records if r["lr"] == lr)
+    ]
+    some_div = [
+        lr
+        for lr in lrs
+        if lr not in all_div
+        and any(r["stats"]["diverged"] for r in records if r["lr"] == lr)
+    ]
+    never = [
+        lr
+        for lr in lrs
+        if all(r["stats"]["reached"] is None for r in records if r["lr"] == lr)
+    ]
     return (
         f"Small multiples of the loss (log scale) against the step: one panel per learning "
         f"rate (rows, {lrs[0]} to {lrs[-1]}) and batch size (columns), {n_seeds} batch "
@@ -277,9 +388,16 @@ def _line_alt(records, lrs, limit, target, n_seeds) -> str:
 def _surface_record(name, lr, beta, surface, start, steps) -> dict:
     kwargs = {"momentum": beta} if name == "GD + momentum" else {}
     label = f"{name} (β {beta})" if kwargs else name
-    return {"call": "landscape.trajectory", "surface": surface, "start": list(start),
-            "optimizer": _OPTIM_CLASS[name], "lr": lr, "kwargs": kwargs, "steps": steps,
-            "label": label}  # fmt: skip
+    return {
+        "call": "landscape.trajectory",
+        "surface": surface,
+        "start": list(start),
+        "optimizer": _OPTIM_CLASS[name],
+        "lr": lr,
+        "kwargs": kwargs,
+        "steps": steps,
+        "label": label,
+    }
 
 
 def _surface_stats(record: dict, run, target: float, minimum: np.ndarray) -> None:
@@ -287,12 +405,20 @@ def _surface_stats(record: dict, run, target: float, minimum: np.ndarray) -> Non
     start_gap = float(np.linalg.norm(run.points[0] - minimum))
     end_gap = float(np.linalg.norm(run.points[-1] - minimum))
     diverged = not np.isfinite(end_gap) or end_gap > start_gap
-    record.update(stats={"final": _fmt(run.final_loss), "reached": reached, "diverged": diverged},
-                  exact=_exact([*run.points[-1], run.final_loss]))  # fmt: skip
-    where = (f"never reaches loss {target} in {run.steps} steps" if reached is None
-             else f"reaches loss {target} at step {reached}")  # fmt: skip
-    fate = ("ends farther from the minimum than it started: diverged" if diverged
-            else f"ends {end_gap:.2g} from the minimum: did not diverge")  # fmt: skip
+    record.update(
+        stats={"final": _fmt(run.final_loss), "reached": reached, "diverged": diverged},
+        exact=_exact([*run.points[-1], run.final_loss]),
+    )
+    where = (
+        f"never reaches loss {target} in {run.steps} steps"
+        if reached is None
+        else f"reaches loss {target} at step {reached}"
+    )
+    fate = (
+        "ends farther from the minimum than it started: diverged"
+        if diverged
+        else f"ends {end_gap:.2g} from the minimum: did not diverge"
+    )
     record["summary"] = (
         f"{record['label']} at learning rate {record['lr']}: {where}; final "
         f"loss {_fmt(run.final_loss)}; {fate}."
@@ -329,10 +455,17 @@ def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
     return records, results, index
 
 
-def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
-                       start=(-4.0, 5.0), steps: int = 300, lrs=SURFACE_LRS,
-                       momenta=MOMENTA, target: float = 0.1,
-                       window=(-10.0, 10.0)) -> Explorer:  # fmt: skip
+def optimizer_explorer(
+    *,
+    description: str,
+    surface: str = "pathological_loss",
+    start=(-4.0, 5.0),
+    steps: int = 300,
+    lrs=SURFACE_LRS,
+    momenta=MOMENTA,
+    target: float = 0.1,
+    window=(-10.0, 10.0),
+) -> Explorer:
     """Chapter 6's explorer: the race of GD, momentum, RMSProp and Adam on a surface.
 
     For each learning rate (and momentum coefficient β of the momentum run)
@@ -346,22 +479,32 @@ def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
     if any(b >= 1 for b in momenta):
         raise ValueError(f"momenta must be below 1, got {momenta!r}")
     if not callable(getattr(landscape, surface, None)):
-        raise ValueError(f"surface must name a surface of sgdlab.landscape, got {surface!r}")
+        raise ValueError(
+            f"surface must name a surface of sgdlab.landscape, got {surface!r}"
+        )
     steps = check_positive_int(steps, "steps")
     f = getattr(landscape, surface)
     minimum = _surface_minimum(f, window)
-    records, results, index = _race_runs(surface, start, steps, lrs, momenta, target, minimum)
+    records, results, index = _race_runs(
+        surface, start, steps, lrs, momenta, target, minimum
+    )
     views = {}
     for (o, _), (i, lr), (k, beta) in _product(OPTIMIZERS, lrs, momenta):
-        shown = [index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS]
+        shown = [
+            index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS
+        ]
         views[f"{o},{i},{k}"] = (shown, o)
     fig, axes = _surface_static(f, window, minimum, results, target)
     controls = [
         Control("optimizer", "optimizer in focus", OPTIMIZERS, kind="select"),
         Control("lr", "learning rate", tuple(map(str, lrs)), default=1),
-        Control("beta", "momentum β", tuple(map(str, momenta)),
-                default=momenta.index(0.9) if 0.9 in momenta else 0),
-    ]  # fmt: skip
+        Control(
+            "beta",
+            "momentum β",
+            tuple(map(str, momenta)),
+            default=momenta.index(0.9) if 0.9 in momenta else 0,
+        ),
+    ]
     variants = (
         [("GD", None)]
         + [("GD + momentum", b) for b in momenta]
@@ -377,11 +520,18 @@ def optimizer_explorer(*, description: str, surface: str = "pathological_loss",
         alt=_surface_alt(records, variants, lrs, target),
         row_colors=[COLORS[1 + OPTIMIZERS.index(n)] for n, _ in variants],
     )
-    fragment = explorer_player(fig, list(axes), ["path", "loss"], runs=records, views=views,
-                               controls=controls, description=description,
-                               race_columns=("optimizer", f"steps to loss {target}",
-                                             "final loss", "diverged"),
-                               static=static, interval_ms=20)  # fmt: skip
+    fragment = explorer_player(
+        fig,
+        list(axes),
+        ["path", "loss"],
+        runs=records,
+        views=views,
+        controls=controls,
+        description=description,
+        race_columns=("optimizer", f"steps to loss {target}", "final loss", "diverged"),
+        static=static,
+        interval_ms=20,
+    )
     return Explorer(fragment, tuple(records), tuple(results))
 
 
@@ -390,15 +540,23 @@ def _surface_static(f, window, minimum, results, target):
     fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(6.4, 3.3))
     w = np.linspace(*window, 160)
     Z = landscape.evaluate_grid(f, w, w)
-    ax_path.contour(w, w, Z, levels=np.linspace(Z.min(), Z.max(), 14), colors="0.6",
-                    linewidths=0.7)  # fmt: skip
+    ax_path.contour(
+        w, w, Z, levels=np.linspace(Z.min(), Z.max(), 14), colors="0.6", linewidths=0.7
+    )
     ax_path.plot(*minimum, marker="*", color="black", ms=10, ls="none")
-    ax_path.set(xlim=window, ylim=window, xlabel="w0", ylabel="w1", title="paths over contours")
+    ax_path.set(
+        xlim=window, ylim=window, xlabel="w0", ylabel="w1", title="paths over contours"
+    )
     finite = np.concatenate([r.losses[np.isfinite(r.losses)] for r in results])
     ax_loss.axhline(target, color="0.3", lw=0.8, ls=":")
-    ax_loss.set(xlim=(0, max(r.steps for r in results)), yscale="log", xlabel="step",
-                ylim=(finite.min() / 1.5, finite.max() * 1.5), ylabel="loss",
-                title="loss so far")  # fmt: skip
+    ax_loss.set(
+        xlim=(0, max(r.steps for r in results)),
+        yscale="log",
+        xlabel="step",
+        ylim=(finite.min() / 1.5, finite.max() * 1.5),
+        ylabel="loss",
+        title="loss so far",
+    )
     for ax in (ax_path, ax_loss):
         ax.grid(False)
     fig.tight_layout()
@@ -409,7 +567,9 @@ def _surface_alt(records, variants, lrs, target) -> str:
     """The static grid's alt text: which optimizer reaches the target first at each rate."""
     firsts = []
     for lr in lrs:
-        runs = [r for r in records if r["lr"] == lr and r["stats"]["reached"] is not None]
+        runs = [
+            r for r in records if r["lr"] == lr and r["stats"]["reached"] is not None
+        ]
         if runs:
             best = min(runs, key=lambda r: r["stats"]["reached"])
             firsts.append(f"at {lr} {best['label']} (step {best['stats']['reached']})")

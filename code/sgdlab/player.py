@@ -46,7 +46,9 @@ def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
     return list(zip(cuts[:-1], cuts[1:], strict=True))
 
 
-def _axes_boxes(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> list[dict]:
+def _axes_boxes(
+    fig: Figure, axes: list, crops: list[tuple[float, float]]
+) -> list[dict]:
     """Where each axes sits in its panel's SVG (points, y down) and what it maps."""
     width, height = fig.get_size_inches() * 72
     boxes = []
@@ -59,7 +61,7 @@ def _axes_boxes(fig: Figure, axes: list, crops: list[tuple[float, float]]) -> li
                     (1 - pos.y1) * height,
                     pos.width * width,
                     pos.height * height,
-                ],  # fmt: skip
+                ],
                 "xlim": list(ax.get_xlim()),
                 "ylim": list(ax.get_ylim()),
                 "logy": ax.get_yscale() == "log",
@@ -273,7 +275,9 @@ def _payload(spec: dict) -> str:
     return json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
 
 
-def _panels(fig: Figure, axes: list, kinds: list[str], description: str) -> tuple[str, list]:
+def _panels(
+    fig: Figure, axes: list, kinds: list[str], description: str
+) -> tuple[str, list]:
     """The panels' images and overlays (HTML), and the axes' geometry for the script."""
     crops = _panel_crops(fig, axes)
     boxes = _axes_boxes(fig, axes, crops)
@@ -284,9 +288,13 @@ def _panels(fig: Figure, axes: list, kinds: list[str], description: str) -> tupl
     height = fig.get_size_inches()[1] * 72
     alt = html.escape(description.strip(), quote=True)
     panels = []
-    for i, (image, (left, right), title) in enumerate(zip(images, crops, titles, strict=True)):
+    for i, (image, (left, right), title) in enumerate(
+        zip(images, crops, titles, strict=True)
+    ):
         # The first image carries the description; the others say which panel they are.
-        text = alt if i == 0 else html.escape(f"{title} (panel {i + 1} of {len(images)})")
+        text = (
+            alt if i == 0 else html.escape(f"{title} (panel {i + 1} of {len(images)})")
+        )
         w = right - left
         panels.append(
             f'<div style="position:relative">'
@@ -295,7 +303,9 @@ def _panels(fig: Figure, axes: list, kinds: list[str], description: str) -> tupl
             f'<svg viewBox="0 0 {w:.2f} {height:.2f}" aria-hidden="true"'
             f' style="position:absolute;left:0;top:0;width:100%;height:100%"></svg></div>'
         )
-    grid = f'<div class="sgdlab-panels n{len(panels)}">\n' + "\n".join(panels) + "\n</div>"
+    grid = (
+        f'<div class="sgdlab-panels n{len(panels)}">\n' + "\n".join(panels) + "\n</div>"
+    )
     return grid, boxes
 
 
@@ -312,11 +322,15 @@ def _play_controls(uid: str, n_frames: int) -> str:
 def check_description(description: str) -> str:
     """Refuse a text alternative too short to say what a player shows."""
     if not isinstance(description, str) or len(description.strip()) < 20:
-        raise ValueError("description must be a sentence that says what the animation shows")
+        raise ValueError(
+            "description must be a sentence that says what the animation shows"
+        )
     return description
 
 
-def animation_html(fig: Figure, axes: list, kinds: list[str], spec: dict, description: str) -> str:
+def animation_html(
+    fig: Figure, axes: list, kinds: list[str], spec: dict, description: str
+) -> str:
     """The player of an animation: the panels of ``fig`` (closed here), a play button
     and a frame slider; ``spec`` has ``frames``, ``interval`` and ``runs``."""
     grid, spec["axes"] = _panels(fig, axes, kinds, description)
@@ -368,9 +382,13 @@ def _check_controls(controls) -> list[Control]:
                 f"control {c.name!r}: kind must be 'range' or 'select', got {c.kind!r}"
             )
         if not c.name.isidentifier() or len(c.labels) < 2:
-            raise ValueError(f"control {c.name!r} needs an identifier name and at least 2 values")
+            raise ValueError(
+                f"control {c.name!r} needs an identifier name and at least 2 values"
+            )
         if not 0 <= c.default < len(c.labels):
-            raise ValueError(f"control {c.name!r}: default must index its labels, got {c.default}")
+            raise ValueError(
+                f"control {c.name!r}: default must index its labels, got {c.default}"
+            )
     return controls
 
 
@@ -381,14 +399,19 @@ def _control_html(uid: str, c: Control) -> str:
             f'<option value="{i}"{" selected" if i == c.default else ""}>{html.escape(t)}</option>'
             for i, t in enumerate(c.labels)
         )
-        return (f'<div><label for="{cid}">{html.escape(c.label)}</label>'
-                f'<select id="{cid}" data-param="{c.name}">{options}</select></div>')  # fmt: skip
+        return (
+            f'<div><label for="{cid}">{html.escape(c.label)}</label>'
+            f'<select id="{cid}" data-param="{c.name}">{options}</select></div>'
+        )
     ticks = "".join(f"<span>{html.escape(t)}</span>" for t in c.labels)
     for position, text in c.marks:
         left = 100 * position / (len(c.labels) - 1)
         # the mark's text runs away from the nearer end of the scale, so it stays inside
-        where = (f'" style="left:{left:.1f}%"' if left <= 50
-                 else f' end" style="right:{100 - left:.1f}%"')  # fmt: skip
+        where = (
+            f'" style="left:{left:.1f}%"'
+            if left <= 50
+            else f' end" style="right:{100 - left:.1f}%"'
+        )
         ticks += f'<span class="sgdlab-mark{where}>{html.escape(text)}</span>'
     return (
         f'<div><label for="{cid}">{html.escape(c.label)}: '
@@ -429,19 +452,30 @@ def explorer_player(
     if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
         raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
     if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
-        raise ValueError("runs must be a non-empty list of run dicts (label, color, steps, ...)")
+        raise ValueError(
+            "runs must be a non-empty list of run dicts (label, color, steps, ...)"
+        )
     steps = max(run["steps"] for run in runs)
-    spec = {"frames": list(range(steps + 1)), "interval": check_positive_int(interval_ms,
-            "interval_ms"), "runs": runs, "views": dict(views),
-            "params": [{"name": c.name, "labels": list(c.labels)} for c in controls]}  # fmt: skip
+    spec = {
+        "frames": list(range(steps + 1)),
+        "interval": check_positive_int(interval_ms, "interval_ms"),
+        "runs": runs,
+        "views": dict(views),
+        "params": [{"name": c.name, "labels": list(c.labels)} for c in controls],
+    }
     expected = int(np.prod([len(c.labels) for c in controls]))
     if len(spec["views"]) != expected:
-        raise ValueError(f"views must cover all {expected} settings, got {len(spec['views'])}")
+        raise ValueError(
+            f"views must cover all {expected} settings, got {len(spec['views'])}"
+        )
     grid, spec["axes"] = _panels(fig, axes, kinds, description)
     width = fig.get_size_inches()[0] * 72
     plt.close(fig)
     payload = _payload(spec)
-    uid = "sgdlab-explore-" + hashlib.sha1((payload + description).encode()).hexdigest()[:10]
+    uid = (
+        "sgdlab-explore-"
+        + hashlib.sha1((payload + description).encode()).hexdigest()[:10]
+    )
     alt = html.escape(description.strip(), quote=True)
     table = ""
     if race_columns:
