@@ -170,8 +170,107 @@ def _unique_section_ids(app: Sphinx, doctree: nodes.document, docname: str) -> N
             used.add(name)
 
 
-# --- 3. the <head> ---------------------------------------------------------------------------
+# --- 3. formulas typeset when the site is built ----------------------------------------------
 
+#: A formula as Sphinx writes it: inline ``<span>\(...\)</span>``, display ``<div>\[...\]</div>``
+#: (a numbered one also holds its ``<span class="eqno">``).
+_MATH = re.compile(
+    r'<(span|div) class="math notranslate nohighlight">(.*?)</\1>', re.S
+)
+_DISPLAY_TEX = re.compile(r"\\\[(.*?)\\\]", re.S)
+#: The node script, beside this file, and the npm package it needs (``npm ci``).
+TYPESET_SCRIPT = Path(__file__).with_name("typeset_math.cjs")
+MATH_CSS = "mathjax-svg.css"
+
+
+def has_raw_math(text: str) -> bool:
+    """Whether the page holds a formula still in TeX, for MathJax to typeset in the browser."""
+    return any(_raw_tex(m.group(1), m.group(2)) is not None for m in _MATH.finditer(text))
+
+
+def _raw_tex(tag: str, inner: str) -> str | None:
+    """The TeX of a formula element's content, or ``None`` when it is typeset already."""
+    if "<mjx-container" in inner:
+        return None
+    if tag == "span":
+        tex = inner.strip()
+        if tex.startswith("\\(") and tex.endswith("\\)"):
+            tex = tex[2:-2]
+        return html.unescape(tex)
+    found = _DISPLAY_TEX.search(inner)
+    return html.unescape(found.group(1) if found else re.sub(r"<[^>]+>", "", inner))
+
+
+def typesetter(root: Path) -> list[str] | None:
+    """The command that typesets math at build time, or ``None`` where node or the npm
+    package ``mathjax-full`` (``npm ci``) is missing: MathJax then typesets in the browser."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None or not (root / "node_modules" / "mathjax-full" / "js").is_dir():
+        return None
+    return [node, str(TYPESET_SCRIPT)]
+
+
+def typeset_pages(texts: list[str], command: list[str], cwd: Path) -> tuple[list[str], str]:
+    """``texts`` (pages' HTML) with every formula as SVG plus assistive MathML, and the
+    CSS those need. One node process for all the pages. A formula that MathJax cannot
+    parse raises, naming it."""
+    import json
+    import subprocess
+
+    pages = []
+    for text in texts:
+        formulas = []
+        for match in _MATH.finditer(text):
+            tex = _raw_tex(match.group(1), match.group(2))
+            if tex is not None:
+                formulas.append({"tex": tex, "display": match.group(1) == "div"})
+        pages.append(formulas)
+    result = subprocess.run(
+        command, input=json.dumps({"pages": pages}), capture_output=True, text=True, cwd=cwd,
+        check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"typesetting the math failed ({' '.join(command)}):\n{result.stderr.strip()}\n"
+            "Fix the formula's TeX in its chapter."
+        )
+    answer = json.loads(result.stdout)
+    out = []
+    for text, typeset in zip(texts, answer["pages"]):
+        if not typeset["html"]:
+            out.append(text)
+            continue
+        formulas = iter(typeset["html"])
+
+        def replace(match: re.Match) -> str:
+            tag, inner = match.group(1), match.group(2)
+            if _raw_tex(tag, inner) is None:
+                return match.group(0)
+            svg = next(formulas)
+            if tag == "div":
+                found = _DISPLAY_TEX.search(inner)
+                inner = (inner[: found.start()] + svg + inner[found.end():]).strip() if found else svg
+            else:
+                inner = svg
+            return f'<{tag} class="math notranslate nohighlight">{inner}</{tag}>'
+
+        text = _MATH.sub(replace, text)
+        # The glyphs' paths, once per page; the formulas draw them with <use>.
+        defs = (
+            '<svg xmlns="http://www.w3.org/2000/svg" id="MJX-SVG-global-cache" '
+            f'style="display: none" aria-hidden="true" focusable="false">{typeset["defs"]}</svg>'
+        )
+        body = re.search(r"<body\b[^>]*>", text)
+        text = text[: body.end()] + "\n" + defs + text[body.end():]
+        out.append(text)
+    return out, answer["css"]
+
+
+# --- 4. the <head> ---------------------------------------------------------------------------
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 _LINK_CSS = re.compile(r'<link\b[^>]*\brel="stylesheet"[^>]*>\s*')
 _HREF = re.compile(r'\bhref="([^"]+)"')
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>\s*", re.S)
@@ -267,8 +366,9 @@ def _read_css(source: Path, static: Path, seen: frozenset = frozenset()) -> str:
 class HeadRewriter:
     """Rewrites the ``<head>`` of built pages; one bundle per distinct set of stylesheets."""
 
-    def __init__(self, outdir: Path, thebe: bool = False):
+    def __init__(self, outdir: Path, thebe: bool = False, extra_css: str | None = None):
         self.thebe = thebe
+        self.extra_css = extra_css  # a stylesheet in _static that every page gets
         self.outdir = outdir
         self.static = outdir / "_static"
         self.bundles: dict[tuple[str, ...], str] = {}
@@ -329,6 +429,8 @@ class HeadRewriter:
         root = "../" * (len(page.relative_to(self.outdir).parts) - 1)
         is_search = page.relative_to(self.outdir).as_posix() == "search.html"
 
+        if self.extra_css:
+            head += f'<link rel="stylesheet" type="text/css" href="{root}_static/{self.extra_css}" />\n'
         # Stylesheets: the local ones become one bundle, where the first one was.
         links = _LINK_CSS.findall(head)
         local = []
@@ -349,7 +451,8 @@ class HeadRewriter:
                 head = head.replace(link, "", 1)
             head = head.replace("\x00BUNDLE\x00", bundle)
 
-        has_math = 'class="math notranslate' in text[end:]
+        # Formulas still in TeX (no node at build time) are typeset by MathJax in the browser.
+        has_math = has_raw_math(text[end:])
 
         # Scripts: deferred, in order; search scripts on the search page only; MathJax
         # only where there is math, and only once a formula comes near the screen.
@@ -381,6 +484,10 @@ class HeadRewriter:
             return match.group(0)  # inline and short: no request, nothing to wait for
 
         head = _SCRIPT.sub(script, head)
+        # Sphinx's layout and the theme's each write <meta name="viewport">: keep the first.
+        viewports = _VIEWPORT.findall(head)
+        for duplicate in viewports[1:]:
+            head = head.replace(duplicate, "", 1)
         # A preload of a script that is now deferred anyway only competes with the CSS.
         head = re.sub(r'<link rel="preload" as="script"[^>]*>\s*', "", head)
         head += MARK + "\n"
@@ -478,7 +585,7 @@ def _lazy_mathjax(src: str) -> str:
     return _MATHJAX_LOADER % html.escape(src, quote=True)
 
 
-# --- 4. image sizes --------------------------------------------------------------------------
+# --- 5. image sizes --------------------------------------------------------------------------
 
 _IMG = re.compile(r"<img\b[^>]*>")
 _SVG_SIZE = re.compile(r"<svg\b[^>]*>", re.S)
@@ -571,7 +678,7 @@ def extract_inline_images(text: str, page: Path, outdir: Path) -> str:
     return _DATA_IMG.sub(extract, text)
 
 
-# --- 5. Binder opens the chapter as a notebook -----------------------------------------------
+# --- 6. Binder opens the chapter as a notebook -----------------------------------------------
 
 _BINDER_MD = re.compile(r'(https://mybinder\.org/v2/gh/[^"?]+\?urlpath=lab/tree/[^"]+?)\.md"')
 
@@ -591,9 +698,25 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
         return
     outdir = Path(app.outdir)
     launch = (app.config.html_theme_options or {}).get("launch_buttons", {}) or {}
-    rewriter = HeadRewriter(outdir, thebe=bool(launch.get("thebe")))
-    count = sum(rewriter.rewrite(page) for page in sorted(outdir.rglob("*.html"))
-                if not page.relative_to(outdir).parts[0].startswith("_"))  # fmt: skip
+    pages = [
+        page
+        for page in sorted(outdir.rglob("*.html"))
+        if not page.relative_to(outdir).parts[0].startswith("_")
+        and MARK not in page.read_text(encoding="utf-8")  # done in an earlier build
+    ]
+    command = typesetter(Path(app.confdir))
+    if command is None:
+        logger.info("sgdlab_site: node or npm's mathjax-full missing (npm ci): "
+                    "MathJax will typeset the formulas in the browser")  # fmt: skip
+    elif pages:
+        texts, css = typeset_pages([p.read_text(encoding="utf-8") for p in pages], command,
+                                   Path(app.confdir))  # fmt: skip
+        (outdir / "_static" / MATH_CSS).write_text(css, encoding="utf-8")
+        for page, text in zip(pages, texts):
+            page.write_text(text, encoding="utf-8")
+    rewriter = HeadRewriter(outdir, thebe=bool(launch.get("thebe")),
+                            extra_css=MATH_CSS if command else None)  # fmt: skip
+    count = sum(rewriter.rewrite(page) for page in pages)
     logger.info("sgdlab_site: rewrote the <head> of %d pages (%d stylesheet bundle(s))",
                 count, len(rewriter.bundles))  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Unit tests of the site's local Sphinx extension in _ext/ (page delivery)."""
+"""Unit tests of the site's local Sphinx extensions in _ext/ (page delivery, kernels)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from docutils.utils import new_document
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
+import sgdlab_kernel  # noqa: E402
 import sgdlab_site  # noqa: E402
 
 
@@ -76,3 +77,76 @@ def test_image_size_of_svg_in_points_and_png(tmp_path):
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big")
                     + (480).to_bytes(4, "big"))  # fmt: skip
     assert sgdlab_site.image_size(png) == (640, 480)
+
+
+PAGE = (
+    '<html><head><title>t</title></head><body class="x">\n'
+    '<p>Step <span class="math notranslate nohighlight">\\(\\eta &lt; 2/\\lambda\\)</span>.</p>\n'
+    '<div class="math notranslate nohighlight">\n'
+    '<span class="eqno">(1)<a class="headerlink" href="#eq" title="Link">#</a></span>'
+    "\\[\\frac1B \\sum_{j=1}^B \\sqrt{M_j}\\]</div>\n</body></html>"
+)
+
+
+def test_raw_tex_is_found_and_unescaped():
+    assert sgdlab_site.has_raw_math(PAGE)
+    assert not sgdlab_site.has_raw_math("<p>No formula here.</p>")
+    found = [sgdlab_site._raw_tex(m.group(1), m.group(2)) for m in sgdlab_site._MATH.finditer(PAGE)]
+    assert found == ["\\eta < 2/\\lambda", "\\frac1B \\sum_{j=1}^B \\sqrt{M_j}"]
+
+
+def _typesetter():
+    import os
+
+    import pytest
+
+    command = sgdlab_site.typesetter(ROOT)
+    if command is None:
+        message = "node or npm's mathjax-full missing: npm ci"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return command
+
+
+def test_formulas_become_svg_with_mathml_for_screen_readers():
+    import re
+
+    (page,), css = sgdlab_site.typeset_pages([PAGE], _typesetter(), ROOT)
+    assert not sgdlab_site.has_raw_math(page)
+    assert page.count("<mjx-container") == 2 and page.count('aria-hidden="true"') >= 3
+    # the MathML that screen readers read, with the TeX's "<" as an operator
+    assert "<mo>&lt;</mo>" in page and "<msqrt>" in page
+    # the equation number and its link stay, beside the formula
+    assert '<span class="eqno">(1)<a class="headerlink" href="#eq"' in page
+    # each glyph the formulas use is defined once, in the page's hidden SVG
+    used = set(re.findall(r'xlink:href="#([^"]+)"', page))
+    defined = re.findall(r'<path id="([^"]+)"', page)
+    assert used and used == set(defined) and len(defined) == len(set(defined))
+    assert "mjx-assistive-mml" in css and "clip" in css
+
+
+def test_a_formula_that_cannot_be_typeset_is_named():
+    import pytest
+
+    bad = PAGE.replace("\\sqrt{M_j}", "\\sqrt{M_j")
+    with pytest.raises(RuntimeError, match=r"Missing close brace.*\n.*Fix the formula"):
+        sgdlab_site.typeset_pages([bad], _typesetter(), ROOT)
+
+
+def test_kernels_get_curve_keys_and_run_without_the_plain_tcp_warning(tmp_path):
+    """A real kernel, started as myst-nb starts one (nbclient, no Jupyter configuration)."""
+    import nbclient
+    import nbformat
+    from jupyter_client.manager import KernelManager
+
+    assert sgdlab_kernel.encrypt_kernel_transport()
+    assert KernelManager().transport_encryption == "auto"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    log = tmp_path / "kernel.log"
+    with log.open("w") as handle:
+        client.execute(stderr=handle)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+    assert "without encryption" not in log.read_text(), log.read_text()
