@@ -174,9 +174,7 @@ def _unique_section_ids(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 #: A formula as Sphinx writes it: inline ``<span>\(...\)</span>``, display ``<div>\[...\]</div>``
 #: (a numbered one also holds its ``<span class="eqno">``).
-_MATH = re.compile(
-    r'<(span|div) class="math notranslate nohighlight">(.*?)</\1>', re.S
-)
+_MATH = re.compile(r'<(span|div) class="math notranslate nohighlight">(.*?)</\1>', re.S)
 _DISPLAY_TEX = re.compile(r"\\\[(.*?)\\\]", re.S)
 #: The node script, beside this file, and the npm package it needs (``npm ci``).
 TYPESET_SCRIPT = Path(__file__).with_name("typeset_math.cjs")
@@ -237,35 +235,37 @@ def typeset_pages(texts: list[str], command: list[str], cwd: Path) -> tuple[list
             "Fix the formula's TeX in its chapter."
         )
     answer = json.loads(result.stdout)
-    out = []
-    for text, typeset in zip(texts, answer["pages"]):
-        if not typeset["html"]:
-            out.append(text)
-            continue
-        formulas = iter(typeset["html"])
-
-        def replace(match: re.Match) -> str:
-            tag, inner = match.group(1), match.group(2)
-            if _raw_tex(tag, inner) is None:
-                return match.group(0)
-            svg = next(formulas)
-            if tag == "div":
-                found = _DISPLAY_TEX.search(inner)
-                inner = (inner[: found.start()] + svg + inner[found.end():]).strip() if found else svg
-            else:
-                inner = svg
-            return f'<{tag} class="math notranslate nohighlight">{inner}</{tag}>'
-
-        text = _MATH.sub(replace, text)
-        # The glyphs' paths, once per page; the formulas draw them with <use>.
-        defs = (
-            '<svg xmlns="http://www.w3.org/2000/svg" id="MJX-SVG-global-cache" '
-            f'style="display: none" aria-hidden="true" focusable="false">{typeset["defs"]}</svg>'
-        )
-        body = re.search(r"<body\b[^>]*>", text)
-        text = text[: body.end()] + "\n" + defs + text[body.end():]
-        out.append(text)
+    out = [
+        _put_formulas(text, typeset["html"], typeset["defs"]) if typeset["html"] else text
+        for text, typeset in zip(texts, answer["pages"], strict=True)
+    ]
     return out, answer["css"]
+
+
+def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
+    """``text`` with its TeX formulas replaced, in order, by ``typeset``; ``defs`` (the
+    glyphs' paths, once per page, which the formulas draw with ``<use>``) after ``<body>``."""
+    formulas = iter(typeset)
+
+    def replace(match: re.Match) -> str:
+        tag, inner = match.group(1), match.group(2)
+        if _raw_tex(tag, inner) is None:
+            return match.group(0)
+        svg = next(formulas)
+        found = _DISPLAY_TEX.search(inner) if tag == "div" else None
+        if found:  # keep a numbered equation's <span class="eqno"> beside it
+            inner = (inner[: found.start()] + svg + inner[found.end() :]).strip()
+        else:
+            inner = svg
+        return f'<{tag} class="math notranslate nohighlight">{inner}</{tag}>'
+
+    text = _MATH.sub(replace, text)
+    hidden = (
+        '<svg xmlns="http://www.w3.org/2000/svg" id="MJX-SVG-global-cache" '
+        f'style="display: none" aria-hidden="true" focusable="false">{defs}</svg>'
+    )
+    body = re.search(r"<body\b[^>]*>", text)
+    return text[: body.end()] + "\n" + hidden + text[body.end() :]
 
 
 # --- 4. the <head> ---------------------------------------------------------------------------
@@ -430,7 +430,8 @@ class HeadRewriter:
         is_search = page.relative_to(self.outdir).as_posix() == "search.html"
 
         if self.extra_css:
-            head += f'<link rel="stylesheet" type="text/css" href="{root}_static/{self.extra_css}" />\n'
+            href = f"{root}_static/{self.extra_css}"
+            head += f'<link rel="stylesheet" type="text/css" href="{href}" />\n'
         # Stylesheets: the local ones become one bundle, where the first one was.
         links = _LINK_CSS.findall(head)
         local = []
@@ -712,7 +713,7 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
         texts, css = typeset_pages([p.read_text(encoding="utf-8") for p in pages], command,
                                    Path(app.confdir))  # fmt: skip
         (outdir / "_static" / MATH_CSS).write_text(css, encoding="utf-8")
-        for page, text in zip(pages, texts):
+        for page, text in zip(pages, texts, strict=True):
             page.write_text(text, encoding="utf-8")
     rewriter = HeadRewriter(outdir, thebe=bool(launch.get("thebe")),
                             extra_css=MATH_CSS if command else None)  # fmt: skip

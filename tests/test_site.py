@@ -377,6 +377,7 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
     """One local stylesheet; every script deferred, except the tiny colour-mode one."""
     _math_typeset_at_build_time()  # puts _ext on the path
     import sgdlab_site
+
     for page in PAGES:
         head = _head(HTML / f"{page}.html")
         sheets = re.findall(r'<link\b[^>]*rel="stylesheet"[^>]*href="([^"]+)"', head)
