@@ -26,18 +26,30 @@ What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
    (``searchtools.js``, ``language_data.js`` and the whole book's
    ``searchindex.js``) are loaded only by the search page, the only page that
    uses them (the theme's search-as-you-type is off); sphinx-thebe's script,
-   with Thebe off, is not loaded; and MathJax is loaded only on pages with
-   math, when a formula comes within a screen of the viewport.
-4. **Images with explicit sizes, and not inline.** Large ``data:`` SVG images
+   with Thebe off, is not loaded; Sphinx's layout and the theme each write a
+   ``<meta name="viewport">``: the second goes.
+4. **Formulas typeset when the site is built.** MathJax in the browser costs a
+   phone the 325 kB script, its fonts and a start-up task of about 0.7 s (4x
+   slower CPU), and the first paragraph's formulas, typeset last, became the
+   page's Largest Contentful Paint. After the build, node runs MathJax
+   (npm ``mathjax-full``, installed by ``npm ci``; ``typeset_math.cjs`` beside
+   this file) on every formula of the site: each becomes an SVG drawn with
+   paths (no web font), hidden from assistive technology, beside the same
+   formula in MathML, which screen readers read (MathJax's "assistive MathML",
+   as in the browser). A page then loads no MathJax at all. Where node or the
+   npm package is missing (a reader who only ran ``pip install``), the pages
+   keep their TeX and MathJax, served from the site, typesets it in the
+   browser, starting when a formula comes within a screen of the viewport.
+5. **Images with explicit sizes, and not inline.** Large ``data:`` SVG images
    (the animation players' panels) are written to ``_images/`` and loaded
    lazily, so the text of the page arrives first. Figures are SVG files without ``width`` and
    ``height`` attributes, so the browser cannot reserve their space before they
    load and the text below them jumps. Each local SVG or PNG ``<img>`` gets the
    image's intrinsic size (the theme's CSS still scales it to the column).
-5. **No deprecated ARIA role.** docutils marks each bibliography entry
+6. **No deprecated ARIA role.** docutils marks each bibliography entry
    ``role="doc-biblioentry"``, which ARIA 1.3 deprecates (axe flags it); it
    is dropped.
-6. **Binder links to notebooks.** Launch links open ``<chapter>.ipynb``, which
+7. **Binder links to notebooks.** Launch links open ``<chapter>.ipynb``, which
    Binder's postBuild writes from the chapter (see ``.binder/make_notebooks.py``).
 """
 
