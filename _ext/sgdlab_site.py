@@ -26,7 +26,9 @@ What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
    (``searchtools.js``, ``language_data.js`` and the whole book's
    ``searchindex.js``) are loaded only by the search page, the only page that
    uses them (the theme's search-as-you-type is off); sphinx-thebe's script,
-   with Thebe off, is not loaded; Sphinx's layout and the theme each write a
+   with Thebe off, is not loaded, nor are its styles; sphinx-design's styles and
+   tab script (8 kB and 3 kB compressed) are dropped from pages that use none of
+   its components (all, in this book); Sphinx's layout and the theme each write a
    ``<meta name="viewport">``: the second goes.
 4. **Formulas typeset when the site is built.** MathJax in the browser costs a
    phone the 325 kB script, its fonts and a start-up task of about 0.7 s (4x
@@ -282,6 +284,7 @@ def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
 
 # --- 4. the <head> ---------------------------------------------------------------------------
 
+_DESIGN_CLASS = re.compile(r'class="(?:[^"]* )?sd-')
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 _LINK_CSS = re.compile(r'<link\b[^>]*\brel="stylesheet"[^>]*>\s*')
 _HREF = re.compile(r'\bhref="([^"]+)"')
@@ -446,10 +449,18 @@ class HeadRewriter:
             head += f'<link rel="stylesheet" type="text/css" href="{href}" />\n'
         # Stylesheets: the local ones become one bundle, where the first one was.
         links = _LINK_CSS.findall(head)
+        # sphinx-design's styles and tab script serve only pages with its components
+        # (none, in this book); sphinx-thebe's styles, only where Thebe is on.
+        uses_design = bool(_DESIGN_CLASS.search(text[end:]))
         local = []
         for link in links:
             href = _HREF.search(link).group(1)
-            if _local(href) and "media=" not in link:
+            name = href.split("?")[0].rsplit("/", 1)[-1]
+            if (name.startswith("sphinx-design") and not uses_design) or (
+                name == "sphinx-thebe.css" and not self.thebe
+            ):
+                head = head.replace(link, "", 1)
+            elif _local(href) and "media=" not in link:
                 local.append((link, href))
         if local:
             files = tuple(
@@ -477,6 +488,8 @@ class HeadRewriter:
                 if name in SEARCH_SCRIPTS and not is_search:
                     return ""
                 if name == "sphinx-thebe.js" and not self.thebe:
+                    return ""
+                if name == "design-tabs.js" and not uses_design:
                     return ""
                 if "mathjax" in src.group(1).lower():
                     return _lazy_mathjax(src.group(1)) if has_math else ""
