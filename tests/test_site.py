@@ -402,7 +402,7 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
             assert not has_tex, f"{page}: formulas left for MathJax"
             assert "mathjax" not in head.lower(), page
         if not re.search(r'class="(?:[^"]* )?sd-', text):  # no sphinx-design component
-            assert "design-tabs.js" not in head and "sd-tab" not in bundle.read_text(), page
+            assert "design-tabs.js" not in head and "sd-fade-in" not in bundle.read_text(), page
         viewports = re.findall(r'<meta name="viewport"', head)
         assert len(viewports) == 1, f"{page}: {len(viewports)} viewport tags"
 
