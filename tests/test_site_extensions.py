@@ -150,3 +150,26 @@ def test_kernels_get_curve_keys_and_run_without_the_plain_tcp_warning(tmp_path):
         client.execute(stderr=handle)
     assert nb.cells[0].outputs[0]["text"] == "42\n"
     assert "without encryption" not in log.read_text(), log.read_text()
+
+
+def test_css_pruning_keeps_what_the_site_uses():
+    css = (
+        '@charset "utf-8";\n/* a.css */\n.used, .unused { color: red }\n'
+        ".unused .used { margin: 0 }\n"
+        '.used:not(.unused)::after { content: "}{" }\n'
+        "a[href$='.pdf'] { color: blue }\n"
+        "@media (min-width: 960px) { .unused { x: 1 } .used > .also { x: 2 } }\n"
+        "@media print { .unused { x: 1 } }\n"
+        "@font-face { font-family: X; src: url(x.woff) }\n"
+        "@keyframes spin { from { transform: none } to { transform: rotate(1turn) } }\n"
+    )
+    blocks = sgdlab_site.css_blocks(css)
+    assert [prelude for prelude, _ in blocks][0] == '@charset "utf-8";'
+    assert len(blocks) == 9
+    out = sgdlab_site.prune_css(css, {"used", "also"})
+    assert ".used{ color: red }" in out.replace("\n", "")
+    assert ".unused .used" not in out and "@media print" not in out
+    assert '.used:not(.unused)::after{ content: "}{" }' in out  # :not() needs nothing
+    assert "a[href$='.pdf']" in out  # a dot in an attribute value is not a class
+    assert "@media (min-width: 960px){.used > .also{ x: 2 }}" in out.replace("\n", "")
+    assert "@font-face" in out and "@keyframes spin" in out
