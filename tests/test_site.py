@@ -386,7 +386,8 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
         assert bundle.resolve().is_file()
         import gzip
 
-        assert len(gzip.compress(bundle.resolve().read_bytes())) < 80_000
+        # the theme's selectors that no page uses are dropped (sgdlab_site.prune_css)
+        assert len(gzip.compress(bundle.resolve().read_bytes())) < 40_000
         for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", head, re.S):
             if "src=" in attrs:
                 assert re.search(r"\b(defer|async)\b", attrs), f"{page}: blocking <script{attrs}>"
