@@ -268,6 +268,10 @@ def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
         if _raw_tex(tag, inner) is None:
             return match.group(0)
         svg = next(formulas)
+        if tag == "div":
+            # A display formula wider than the column scrolls sideways: a keyboard
+            # reader must be able to focus it to scroll it (as MathJax in the browser allows).
+            svg = svg.replace("<mjx-container ", '<mjx-container tabindex="0" ', 1)
         found = _DISPLAY_TEX.search(inner) if tag == "div" else None
         if found:  # keep a numbered equation's <span class="eqno"> beside it
             inner = (inner[: found.start()] + svg + inner[found.end() :]).strip()
@@ -425,6 +429,11 @@ def prune_css(css: str, used: set[str]) -> str:
     """
     out = []
     for prelude, body in css_blocks(css):
+        # Comments before a rule (file names, licences) stay, apart from its selectors,
+        # which may contain commas.
+        comments = re.findall(r"/\*.*?\*/", prelude, flags=re.S)
+        out += comments
+        prelude = re.sub(r"/\*.*?\*/", "", prelude, flags=re.S).strip()
         if body is None or (prelude.startswith("@") and not prelude.startswith(_GROUPING)):
             out.append(prelude if body is None else f"{prelude}{{{body}}}")
         elif prelude.startswith("@"):

@@ -115,6 +115,7 @@ def test_formulas_become_svg_with_mathml_for_screen_readers():
     (page,), css = sgdlab_site.typeset_pages([PAGE], _typesetter(), ROOT)
     assert not sgdlab_site.has_raw_math(page)
     assert page.count("<mjx-container") == 2 and page.count('aria-hidden="true"') >= 3
+    assert page.count('<mjx-container tabindex="0"') == 1  # the display formula may scroll
     # the MathML that screen readers read, with the TeX's "<" as an operator
     assert "<mo>&lt;</mo>" in page and "<msqrt>" in page
     # the equation number and its link stay, beside the formula
@@ -154,7 +155,8 @@ def test_kernels_get_curve_keys_and_run_without_the_plain_tcp_warning(tmp_path):
 
 def test_css_pruning_keeps_what_the_site_uses():
     css = (
-        '@charset "utf-8";\n/* a.css */\n.used, .unused { color: red }\n'
+        '@charset "utf-8";\n/* a.css */\n'
+        "/*! Licence, with, commas */ .used, .unused { color: red }\n"
         ".unused .used { margin: 0 }\n"
         '.used:not(.unused)::after { content: "}{" }\n'
         "a[href$='.pdf'] { color: blue }\n"
@@ -173,3 +175,4 @@ def test_css_pruning_keeps_what_the_site_uses():
     assert "a[href$='.pdf']" in out  # a dot in an attribute value is not a class
     assert "@media (min-width: 960px){.used > .also{ x: 2 }}" in out.replace("\n", "")
     assert "@font-face" in out and "@keyframes spin" in out
+    assert "/*! Licence, with, commas */\n.used{" in out  # comments stay whole
