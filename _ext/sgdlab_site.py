@@ -19,25 +19,41 @@ What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
    ``<head>`` is rewritten: its stylesheets are served as one concatenated file
    (one request instead of a dozen; ``@import``s inlined, ``url()``s re-based;
    Font Awesome's rules cut to the icons the site uses, and its fonts subset to
-   their glyphs: a few kB instead of 300 kB); every script file is deferred,
+   their glyphs: a few kB instead of 300 kB; the selectors that need a class
+   which no page or script of the site contains dropped: 30 kB compressed
+   instead of 64 kB); every script file is deferred,
    in order (the short inline scripts that need ``documentation_options.js``
    become deferred ``data:`` URLs after it; other inline scripts, which only
    set variables, stay inline: they cost no request); the search scripts
    (``searchtools.js``, ``language_data.js`` and the whole book's
    ``searchindex.js``) are loaded only by the search page, the only page that
    uses them (the theme's search-as-you-type is off); sphinx-thebe's script,
-   with Thebe off, is not loaded; and MathJax is loaded only on pages with
-   math, when a formula comes within a screen of the viewport.
-4. **Images with explicit sizes, and not inline.** Large ``data:`` SVG images
+   with Thebe off, is not loaded, nor are its styles; sphinx-design's styles and
+   tab script (8 kB and 3 kB compressed) are dropped from pages that use none of
+   its components (all, in this book); Sphinx's layout and the theme each write a
+   ``<meta name="viewport">``: the second goes.
+4. **Formulas typeset when the site is built.** MathJax in the browser costs a
+   phone the 325 kB script, its fonts and a start-up task of about 0.7 s (4x
+   slower CPU), and the first paragraph's formulas, typeset last, became the
+   page's Largest Contentful Paint. After the build, node runs MathJax
+   (npm ``mathjax-full``, installed by ``npm ci``; ``typeset_math.cjs`` beside
+   this file) on every formula of the site: each becomes an SVG drawn with
+   paths (no web font), hidden from assistive technology, beside the same
+   formula in MathML, which screen readers read (MathJax's "assistive MathML",
+   as in the browser). A page then loads no MathJax at all. Where node or the
+   npm package is missing (a reader who only ran ``pip install``), the pages
+   keep their TeX and MathJax, served from the site, typesets it in the
+   browser, starting when a formula comes within a screen of the viewport.
+5. **Images with explicit sizes, and not inline.** Large ``data:`` SVG images
    (the animation players' panels) are written to ``_images/`` and loaded
    lazily, so the text of the page arrives first. Figures are SVG files without ``width`` and
    ``height`` attributes, so the browser cannot reserve their space before they
    load and the text below them jumps. Each local SVG or PNG ``<img>`` gets the
    image's intrinsic size (the theme's CSS still scales it to the column).
-5. **No deprecated ARIA role.** docutils marks each bibliography entry
+6. **No deprecated ARIA role.** docutils marks each bibliography entry
    ``role="doc-biblioentry"``, which ARIA 1.3 deprecates (axe flags it); it
    is dropped.
-6. **Binder links to notebooks.** Launch links open ``<chapter>.ipynb``, which
+7. **Binder links to notebooks.** Launch links open ``<chapter>.ipynb``, which
    Binder's postBuild writes from the chapter (see ``.binder/make_notebooks.py``).
 """
 
@@ -137,7 +153,9 @@ def page_description(metadata: dict, doctree, title: str, project: str) -> str:
 
 
 def _add_description(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    metadata = app.env.metadata.get(pagename, {}) if pagename in app.env.all_docs else {}
+    metadata = (
+        app.env.metadata.get(pagename, {}) if pagename in app.env.all_docs else {}
+    )
     title = re.sub(r"<[^>]+>", "", context.get("title") or "")
     if pagename == "search":
         title = "Search"
@@ -150,6 +168,7 @@ def _add_description(app: Sphinx, pagename, templatename, context, doctree) -> N
 
 
 # --- 2. unique ids ---------------------------------------------------------------------------
+
 
 def _unique_section_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Rename the second and later uses of an id on a page (``exercise-content``,
@@ -170,8 +189,122 @@ def _unique_section_ids(app: Sphinx, doctree: nodes.document, docname: str) -> N
             used.add(name)
 
 
-# --- 3. the <head> ---------------------------------------------------------------------------
+# --- 3. formulas typeset when the site is built ----------------------------------------------
 
+#: A formula as Sphinx writes it: inline ``<span>\(...\)</span>``, display ``<div>\[...\]</div>``
+#: (a numbered one also holds its ``<span class="eqno">``).
+_MATH = re.compile(r'<(span|div) class="math notranslate nohighlight">(.*?)</\1>', re.S)
+_DISPLAY_TEX = re.compile(r"\\\[(.*?)\\\]", re.S)
+#: The node script, beside this file, and the npm package it needs (``npm ci``).
+TYPESET_SCRIPT = Path(__file__).with_name("typeset_math.cjs")
+MATH_CSS = "mathjax-svg.css"
+
+
+def has_raw_math(text: str) -> bool:
+    """Whether the page holds a formula still in TeX, for MathJax to typeset in the browser."""
+    return any(
+        _raw_tex(m.group(1), m.group(2)) is not None for m in _MATH.finditer(text)
+    )
+
+
+def _raw_tex(tag: str, inner: str) -> str | None:
+    """The TeX of a formula element's content, or ``None`` when it is typeset already."""
+    if "<mjx-container" in inner:
+        return None
+    if tag == "span":
+        tex = inner.strip()
+        if tex.startswith("\\(") and tex.endswith("\\)"):
+            tex = tex[2:-2]
+        return html.unescape(tex)
+    found = _DISPLAY_TEX.search(inner)
+    return html.unescape(found.group(1) if found else re.sub(r"<[^>]+>", "", inner))
+
+
+def typesetter(root: Path) -> list[str] | None:
+    """The command that typesets math at build time, or ``None`` where node or the npm
+    package ``mathjax-full`` (``npm ci``) is missing: MathJax then typesets in the browser."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None or not (root / "node_modules" / "mathjax-full" / "js").is_dir():
+        return None
+    return [node, str(TYPESET_SCRIPT)]
+
+
+def typeset_pages(
+    texts: list[str], command: list[str], cwd: Path
+) -> tuple[list[str], str]:
+    """``texts`` (pages' HTML) with every formula as SVG plus assistive MathML, and the
+    CSS those need. One node process for all the pages. A formula that MathJax cannot
+    parse raises, naming it."""
+    import json
+    import subprocess
+
+    pages = []
+    for text in texts:
+        formulas = []
+        for match in _MATH.finditer(text):
+            tex = _raw_tex(match.group(1), match.group(2))
+            if tex is not None:
+                formulas.append({"tex": tex, "display": match.group(1) == "div"})
+        pages.append(formulas)
+    result = subprocess.run(
+        command,
+        input=json.dumps({"pages": pages}),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"typesetting the math failed ({' '.join(command)}):\n{result.stderr.strip()}\n"
+            "Fix the formula's TeX in its chapter."
+        )
+    answer = json.loads(result.stdout)
+    out = [
+        _put_formulas(text, typeset["html"], typeset["defs"])
+        if typeset["html"]
+        else text
+        for text, typeset in zip(texts, answer["pages"], strict=True)
+    ]
+    return out, answer["css"]
+
+
+def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
+    """``text`` with its TeX formulas replaced, in order, by ``typeset``; ``defs`` (the
+    glyphs' paths, once per page, which the formulas draw with ``<use>``) after ``<body>``."""
+    formulas = iter(typeset)
+
+    def replace(match: re.Match) -> str:
+        tag, inner = match.group(1), match.group(2)
+        if _raw_tex(tag, inner) is None:
+            return match.group(0)
+        svg = next(formulas)
+        if tag == "div":
+            # A display formula wider than the column scrolls sideways: a keyboard
+            # reader must be able to focus it to scroll it (as MathJax in the browser allows).
+            svg = svg.replace("<mjx-container ", '<mjx-container tabindex="0" ', 1)
+        found = _DISPLAY_TEX.search(inner) if tag == "div" else None
+        if found:  # keep a numbered equation's <span class="eqno"> beside it
+            inner = (inner[: found.start()] + svg + inner[found.end() :]).strip()
+        else:
+            inner = svg
+        return f'<{tag} class="math notranslate nohighlight">{inner}</{tag}>'
+
+    text = _MATH.sub(replace, text)
+    hidden = (
+        '<svg xmlns="http://www.w3.org/2000/svg" id="MJX-SVG-global-cache" '
+        f'style="display: none" aria-hidden="true" focusable="false">{defs}</svg>'
+    )
+    body = re.search(r"<body\b[^>]*>", text)
+    return text[: body.end()] + "\n" + hidden + text[body.end() :]
+
+
+# --- 4. the <head> ---------------------------------------------------------------------------
+
+_DESIGN_CLASS = re.compile(r'class="(?:[^"]* )?sd-')
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 _LINK_CSS = re.compile(r'<link\b[^>]*\brel="stylesheet"[^>]*>\s*')
 _HREF = re.compile(r'\bhref="([^"]+)"')
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>\s*", re.S)
@@ -196,7 +329,11 @@ def _rebase_css(css: str, source: Path, static: Path) -> str:
             rel = target.relative_to(static.resolve()).as_posix()
         except ValueError:
             return match.group(0)
-        new = rel + (hash_mark + fragment if hash_mark else "") + ("?" + rest if rest else "")
+        new = (
+            rel
+            + (hash_mark + fragment if hash_mark else "")
+            + ("?" + rest if rest else "")
+        )
         return f"url({quote_char}{new}{quote_char})"
 
     return _CSS_URL.sub(rebase, css)
@@ -235,10 +372,104 @@ def subset_font(source: Path, codepoints: set[int], static: Path) -> str:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(codepoints))
     subsetter.subset(font)
-    key = hashlib.sha256(source.read_bytes() + repr(sorted(codepoints)).encode()).hexdigest()
+    key = hashlib.sha256(
+        source.read_bytes() + repr(sorted(codepoints)).encode()
+    ).hexdigest()
     name = f"{source.stem}-{key[:10]}.woff"
     subset.save_font(font, str(static / name), options)
     return name
+
+
+def css_blocks(css: str) -> list[tuple[str, str | None]]:
+    """The top-level items of a stylesheet: ``(prelude, body)`` for a block
+    (``sel{...}``, ``@media ...{...}``), ``(statement, None)`` for ``@import ...;``.
+    Strings and comments are skipped over, so a brace inside them does not count."""
+    items: list[tuple[str, str | None]] = []
+    i, n, start, depth, body_start = 0, len(css), 0, 0, 0
+    while i < n:
+        c = css[i]
+        if c in "\"'":
+            j = i + 1
+            while j < n and css[j] != c:
+                j += 2 if css[j] == "\\" else 1
+            i = j + 1
+            continue
+        if css.startswith("/*", i):
+            end = css.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        if c == "{":
+            if depth == 0:
+                body_start = i + 1
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                items.append((css[start : body_start - 1].strip(), css[body_start:i]))
+                start = i + 1
+        elif c == ";" and depth == 0:
+            items.append((css[start : i + 1].strip(), None))
+            start = i + 1
+        i += 1
+    return items
+
+
+_GROUPING = ("@media", "@supports", "@layer", "@container", "@document")
+_FUNCTIONAL = re.compile(r":[a-z-]+\((?:[^()]|\([^()]*\))*\)")
+_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+
+
+def _selector_classes(selector: str) -> set[str]:
+    """The class names a selector requires (not those under ``:not()``, ``:is()``...,
+    nor dots in attribute values)."""
+    selector = re.sub(r"\[[^\]]*\]", "", selector)
+    selector = re.sub(r"/\*.*?\*/", "", selector, flags=re.S)
+    return set(_CLASS.findall(_FUNCTIONAL.sub("", selector)))
+
+
+def _split_selectors(prelude: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(prelude):
+        depth += c in "([" and 1 or c in ")]" and -1 or 0
+        if c == "," and depth == 0:
+            parts.append(prelude[start:i])
+            start = i + 1
+    return parts + [prelude[start:]]
+
+
+def prune_css(css: str, used: set[str]) -> str:
+    """``css`` less the selectors that need a class no page or script of the site has.
+
+    The theme's stylesheet (400 kB, 66 kB compressed, the one resource that blocks
+    a page's first paint) styles a whole framework; this site uses a part of it.
+    A selector is kept when every class it names occurs as a word in some page or
+    script (scripts add classes such as ``show`` at run time); a rule goes when
+    none of its selectors is kept. ``@font-face``, ``@keyframes`` and the like stay.
+    """
+    out = []
+    for prelude, body in css_blocks(css):
+        # Comments before a rule (file names, licences) stay, apart from its selectors,
+        # which may contain commas.
+        comments = re.findall(r"/\*.*?\*/", prelude, flags=re.S)
+        out += comments
+        prelude = re.sub(r"/\*.*?\*/", "", prelude, flags=re.S).strip()
+        if body is None or (
+            prelude.startswith("@") and not prelude.startswith(_GROUPING)
+        ):
+            out.append(prelude if body is None else f"{prelude}{{{body}}}")
+        elif prelude.startswith("@"):
+            inner = prune_css(body, used)
+            if inner.strip():
+                out.append(f"{prelude}{{{inner}}}")
+        else:
+            kept = [
+                sel
+                for sel in _split_selectors(prelude)
+                if _selector_classes(sel) <= used
+            ]
+            if kept:
+                out.append(",".join(sel.strip() for sel in kept) + "{" + body + "}")
+    return "\n".join(out)
 
 
 _IMPORT = re.compile(r"@import\s+(?:url\(\s*)?['\"]?([^'\")\s;]+)['\"]?\s*\)?\s*;")
@@ -267,12 +498,14 @@ def _read_css(source: Path, static: Path, seen: frozenset = frozenset()) -> str:
 class HeadRewriter:
     """Rewrites the ``<head>`` of built pages; one bundle per distinct set of stylesheets."""
 
-    def __init__(self, outdir: Path, thebe: bool = False):
+    def __init__(self, outdir: Path, thebe: bool = False, extra_css: str | None = None):
         self.thebe = thebe
+        self.extra_css = extra_css  # a stylesheet in _static that every page gets
         self.outdir = outdir
         self.static = outdir / "_static"
         self.bundles: dict[tuple[str, ...], str] = {}
         self._icons: set[str] | None = None
+        self._words: set[str] | None = None
 
     def _bundle(self, files: tuple[str, ...]) -> str:
         """Concatenate ``files`` (paths under the site) into ``_static/site-<hash>.css``."""
@@ -282,6 +515,7 @@ class HeadRewriter:
                 source = self.outdir / rel
                 parts.append(f"/* {rel} */\n" + _read_css(source, self.static))
             text = trim_icons("\n".join(parts), self.used_icons())
+            text = prune_css(text, self.used_words())
             text = self._subset_icon_fonts(text)
             digest = hashlib.sha256(text.encode()).hexdigest()[:12]
             name = f"site-{digest}.css"
@@ -289,13 +523,27 @@ class HeadRewriter:
             self.bundles[files] = name
         return self.bundles[files]
 
+    def used_words(self) -> set[str]:
+        """Every word (letters, digits, ``-``, ``_``) of the site's pages and scripts:
+        a superset of the class names they use or add."""
+        if self._words is None:
+            words: set[str] = set()
+            for path in self.outdir.rglob("*"):
+                if path.suffix in (".html", ".js") and path.name != "fontawesome.js":
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                    words |= set(re.findall(r"[\w-]+", text))
+            self._words = words
+        return self._words
+
     def used_icons(self) -> set[str]:
         """Every ``fa-*`` class name that a page or a script of the site can use."""
         if self._icons is None:
             names: set[str] = set()
             files = [p for p in self.outdir.rglob("*") if p.suffix in (".html", ".js")]
             for path in files:
-                if path.name != "fontawesome.js":  # the unused icon script names them all
+                if (
+                    path.name != "fontawesome.js"
+                ):  # the unused icon script names them all
                     text = path.read_text(encoding="utf-8", errors="replace")
                     names |= set(_ICON_NAME.findall(text))
             self._icons = names
@@ -329,18 +577,30 @@ class HeadRewriter:
         root = "../" * (len(page.relative_to(self.outdir).parts) - 1)
         is_search = page.relative_to(self.outdir).as_posix() == "search.html"
 
+        if self.extra_css:
+            href = f"{root}_static/{self.extra_css}"
+            head += f'<link rel="stylesheet" type="text/css" href="{href}" />\n'
         # Stylesheets: the local ones become one bundle, where the first one was.
         links = _LINK_CSS.findall(head)
+        # sphinx-design's styles and tab script serve only pages with its components
+        # (none, in this book); sphinx-thebe's styles, only where Thebe is on.
+        uses_design = bool(_DESIGN_CLASS.search(text[end:]))
         local = []
         for link in links:
             href = _HREF.search(link).group(1)
-            if _local(href) and "media=" not in link:
+            name = href.split("?")[0].rsplit("/", 1)[-1]
+            if (name.startswith("sphinx-design") and not uses_design) or (
+                name == "sphinx-thebe.css" and not self.thebe
+            ):
+                head = head.replace(link, "", 1)
+            elif _local(href) and "media=" not in link:
                 local.append((link, href))
         if local:
             files = tuple(
-                (page.parent / unquote(href.split("?")[0])).resolve().relative_to(
-                    self.outdir.resolve()
-                ).as_posix()
+                (page.parent / unquote(href.split("?")[0]))
+                .resolve()
+                .relative_to(self.outdir.resolve())
+                .as_posix()
                 for _, href in local
             )
             bundle = f'<link rel="stylesheet" href="{root}_static/{self._bundle(files)}" />\n'
@@ -349,7 +609,8 @@ class HeadRewriter:
                 head = head.replace(link, "", 1)
             head = head.replace("\x00BUNDLE\x00", bundle)
 
-        has_math = 'class="math notranslate' in text[end:]
+        # Formulas still in TeX (no node at build time) are typeset by MathJax in the browser.
+        has_math = has_raw_math(text[end:])
 
         # Scripts: deferred, in order; search scripts on the search page only; MathJax
         # only where there is math, and only once a formula comes near the screen.
@@ -361,6 +622,8 @@ class HeadRewriter:
                 if name in SEARCH_SCRIPTS and not is_search:
                     return ""
                 if name == "sphinx-thebe.js" and not self.thebe:
+                    return ""
+                if name == "design-tabs.js" and not uses_design:
                     return ""
                 if "mathjax" in src.group(1).lower():
                     return _lazy_mathjax(src.group(1)) if has_math else ""
@@ -381,6 +644,10 @@ class HeadRewriter:
             return match.group(0)  # inline and short: no request, nothing to wait for
 
         head = _SCRIPT.sub(script, head)
+        # Sphinx's layout and the theme's each write <meta name="viewport">: keep the first.
+        viewports = _VIEWPORT.findall(head)
+        for duplicate in viewports[1:]:
+            head = head.replace(duplicate, "", 1)
         # A preload of a script that is now deferred anyway only competes with the CSS.
         head = re.sub(r'<link rel="preload" as="script"[^>]*>\s*', "", head)
         head += MARK + "\n"
@@ -458,12 +725,16 @@ def _resolve_auto_theme(script: str) -> str:
     it here, from the reader's system setting, paints the right colours at once.
     """
     resolved = (
-        'document.documentElement.dataset.theme = (function (t) {\n'
+        "document.documentElement.dataset.theme = (function (t) {\n"
         '      return t === "light" || t === "dark" ? t\n'
         '        : (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");\n'
         '    })(localStorage.getItem("theme") || document.documentElement.dataset.mode);'
     )
-    return re.sub(r"document\.documentElement\.dataset\.theme = [^;]*;", lambda m: resolved, script)
+    return re.sub(
+        r"document\.documentElement\.dataset\.theme = [^;]*;",
+        lambda m: resolved,
+        script,
+    )
 
 
 def _lazy_mathjax(src: str) -> str:
@@ -478,7 +749,7 @@ def _lazy_mathjax(src: str) -> str:
     return _MATHJAX_LOADER % html.escape(src, quote=True)
 
 
-# --- 4. image sizes --------------------------------------------------------------------------
+# --- 5. image sizes --------------------------------------------------------------------------
 
 _IMG = re.compile(r"<img\b[^>]*>")
 _SVG_SIZE = re.compile(r"<svg\b[^>]*>", re.S)
@@ -564,16 +835,20 @@ def extract_inline_images(text: str, page: Path, outdir: Path) -> str:
         if not (images / name).exists():
             (images / name).write_bytes(svg)
         root = "../" * (len(page.relative_to(outdir).parts) - 1)
-        lazy = "" if "loading=" in before + after else ' loading="lazy" decoding="async"'
+        lazy = (
+            "" if "loading=" in before + after else ' loading="lazy" decoding="async"'
+        )
         after = after.rstrip("/").rstrip()
         return f'<img{before} src="{root}_images/{name}"{after}{lazy}>'
 
     return _DATA_IMG.sub(extract, text)
 
 
-# --- 5. Binder opens the chapter as a notebook -----------------------------------------------
+# --- 6. Binder opens the chapter as a notebook -----------------------------------------------
 
-_BINDER_MD = re.compile(r'(https://mybinder\.org/v2/gh/[^"?]+\?urlpath=lab/tree/[^"]+?)\.md"')
+_BINDER_MD = re.compile(
+    r'(https://mybinder\.org/v2/gh/[^"?]+\?urlpath=lab/tree/[^"]+?)\.md"'
+)
 
 
 def binder_notebook_links(text: str) -> str:
@@ -591,11 +866,34 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
         return
     outdir = Path(app.outdir)
     launch = (app.config.html_theme_options or {}).get("launch_buttons", {}) or {}
-    rewriter = HeadRewriter(outdir, thebe=bool(launch.get("thebe")))
-    count = sum(rewriter.rewrite(page) for page in sorted(outdir.rglob("*.html"))
-                if not page.relative_to(outdir).parts[0].startswith("_"))  # fmt: skip
-    logger.info("sgdlab_site: rewrote the <head> of %d pages (%d stylesheet bundle(s))",
-                count, len(rewriter.bundles))  # fmt: skip
+    pages = [
+        page
+        for page in sorted(outdir.rglob("*.html"))
+        if not page.relative_to(outdir).parts[0].startswith("_")
+        and MARK not in page.read_text(encoding="utf-8")  # done in an earlier build
+    ]
+    command = typesetter(Path(app.confdir))
+    if command is None:
+        logger.info(
+            "sgdlab_site: node or npm's mathjax-full missing (npm ci): "
+            "MathJax will typeset the formulas in the browser"
+        )
+    elif pages:
+        texts, css = typeset_pages(
+            [p.read_text(encoding="utf-8") for p in pages], command, Path(app.confdir)
+        )
+        (outdir / "_static" / MATH_CSS).write_text(css, encoding="utf-8")
+        for page, text in zip(pages, texts, strict=True):
+            page.write_text(text, encoding="utf-8")
+    rewriter = HeadRewriter(
+        outdir, thebe=bool(launch.get("thebe")), extra_css=MATH_CSS if command else None
+    )
+    count = sum(rewriter.rewrite(page) for page in pages)
+    logger.info(
+        "sgdlab_site: rewrote the <head> of %d pages (%d stylesheet bundle(s))",
+        count,
+        len(rewriter.bundles),
+    )
 
 
 def setup(app: Sphinx) -> dict:

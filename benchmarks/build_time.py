@@ -28,8 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def build(output: Path) -> float:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book), "build", str(ROOT), "--path-output", str(output),
-               "-W", "-n", "--keep-going"]  # fmt: skip
+    command = [
+        str(jupyter_book),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(output),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -41,7 +49,9 @@ def build(output: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="build here and keep it (default: a temp dir)")
+    parser.add_argument(
+        "--keep", type=Path, help="build here and keep it (default: a temp dir)"
+    )
     args = parser.parse_args()
     output = args.keep or Path(tempfile.mkdtemp(prefix="book-bench-"))
     if (output / "_build").exists():

@@ -98,7 +98,9 @@ class _Body:
         self.data = data
 
     def read(self, size: int = -1) -> bytes:
-        data, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        data, self.data = (
+            (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        )
         return data
 
     def close(self):
@@ -116,7 +118,9 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 def lighthouse_command() -> list[str]:
     local = ROOT / "node_modules" / ".bin" / "lighthouse"
     if not local.exists():
-        raise SystemExit("lighthouse is not installed: run `npm ci` in the repository root")
+        raise SystemExit(
+            "lighthouse is not installed: run `npm ci` in the repository root"
+        )
     return [str(local)]
 
 
@@ -136,7 +140,9 @@ def run_lighthouse(url: str, preset: str, chrome: str, categories=CATEGORIES) ->
         if preset == "desktop":
             command.append("--preset=desktop")
         env = dict(os.environ, CHROME_PATH=chrome)
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=300
+        )
         if result.returncode != 0 or not report.exists():
             raise RuntimeError(f"lighthouse failed on {url}:\n{result.stderr[-3000:]}")
         data = json.loads(report.read_text())
@@ -175,9 +181,15 @@ def median_run(url: str, preset: str, chrome: str, runs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", help="comma-separated pages (default: every page of _toc.yml)")
-    parser.add_argument("--preset", choices=["mobile", "desktop", "both"], default="both")
-    parser.add_argument("--runs", type=int, default=1, help="runs per page; the median is shown")
+    parser.add_argument(
+        "--pages", help="comma-separated pages (default: every page of _toc.yml)"
+    )
+    parser.add_argument(
+        "--preset", choices=["mobile", "desktop", "both"], default="both"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs per page; the median is shown"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -193,7 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     presets = ["mobile", "desktop"] if args.preset == "both" else [args.preset]
 
     server, base = serve(HTML)
-    print(f"Lighthouse on {len(pages)} page(s), served with gzip at {base}; chromium: {chrome}")
+    print(
+        f"Lighthouse on {len(pages)} page(s), served with gzip at {base}; chromium: {chrome}"
+    )
+    # A busy CPU lengthens the measured tasks: say how busy the machine was.
+    print(
+        "load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}".format(
+            *os.getloadavg()
+        )
+    )
     header = (
         f"{'page':<28} {'preset':<8} {'perf':>4} {'a11y':>4} {'bp':>4} {'seo':>4} "
         f"{'FCP s':>6} {'LCP s':>6} {'TBT ms':>7}"
@@ -217,11 +237,19 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         server.shutdown()
+    print(
+        "load average (1, 5, 15 min) at the end:   {:.2f} {:.2f} {:.2f}".format(
+            *os.getloadavg()
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     short = [r for r in results if r["preset"] == "mobile" and r["performance"] < 90]
     if short:
         print("mobile performance below 90: " + ", ".join(r["page"] for r in short))
+    short = [r for r in results if r["preset"] == "desktop" and r["performance"] < 95]
+    if short:
+        print("desktop performance below 95: " + ", ".join(r["page"] for r in short))
     return 0
 
 

@@ -92,9 +92,10 @@ class Visit:
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
         self.page.goto(url, wait_until="networkidle")
-        # MathJax typesets formulas as they near the screen (sgdlab_site); a reader who
-        # scrolls through sees them all: typeset them all, as printing does.
-        if self.page.locator(".math").count():
+        # Without node at build time, MathJax typesets formulas in the browser as they
+        # near the screen (sgdlab_site); a reader who scrolls through sees them all:
+        # typeset them all, as printing does.
+        if self.page.evaluate("() => typeof window.sgdlabTypesetAll === 'function'"):
             self.page.evaluate("() => window.sgdlabTypesetAll()")
 
     def _console(self, message):
@@ -168,13 +169,48 @@ def test_no_serious_accessibility_violations(visit, page):
     assert not serious, "\n".join(serious)
 
 
-def test_math_is_served_by_the_site_not_a_cdn(visit):
+def _math_typeset_at_build_time() -> bool:
+    """Whether the build could typeset the formulas (node and npm's mathjax-full, npm ci)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import sgdlab_site
+
+    return sgdlab_site.typesetter(ROOT) is not None
+
+
+def test_math_is_typeset_at_build_time_for_readers_and_screen_readers(visit):
+    """With npm ci done, the formulas are SVG on arrival, with MathML for screen readers,
+    and no page loads MathJax; without it, the site's own MathJax typesets them."""
     v = visit("book/adaptive-optimizers")
     sources = v.page.evaluate(
         "() => Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))"
     )
-    assert sources and all(PREFIX + "_static/mathjax/" in s for s in sources), sources
-    assert v.page.locator("mjx-container").count() > 20
+    formulas = v.page.locator(".math mjx-container")
+    assert formulas.count() > 20
+    if not _math_typeset_at_build_time():
+        if os.environ.get("CI"):
+            pytest.fail("node or npm's mathjax-full missing: npm ci")
+        assert sources and all(PREFIX + "_static/mathjax/" in s for s in sources), (
+            sources
+        )
+        return
+    assert not sources, sources
+    drawn = v.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.math mjx-container')).map(c => {
+            const svg = c.querySelector(':scope > svg'), r = svg && svg.getBoundingClientRect();
+            const mml = c.querySelector('mjx-assistive-mml > math');
+            return {hidden: svg && svg.getAttribute('aria-hidden'), w: r ? r.width : 0,
+                    h: r ? r.height : 0, glyphs: svg ? svg.querySelectorAll('use').length : 0,
+                    missing: svg ? Array.from(svg.querySelectorAll('use')).filter(
+                        u => !document.getElementById(u.getAttribute('xlink:href').slice(1)))
+                        .length : 0,
+                    mathml: mml ? mml.textContent.trim() : ''}; })"""
+    )
+    for formula in drawn:
+        assert formula["hidden"] == "true" and formula["mathml"], formula
+        assert formula["w"] > 0 and formula["h"] > 0 and formula["glyphs"] > 0, formula
+        assert formula["missing"] == 0, formula  # every glyph is defined on the page
 
 
 def test_animations_advance_when_played(visit):
@@ -350,6 +386,9 @@ def test_every_page_has_its_own_description(build):
 
 def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
     """One local stylesheet; every script deferred, except the tiny colour-mode one."""
+    _math_typeset_at_build_time()  # puts _ext on the path
+    import sgdlab_site
+
     for page in PAGES:
         head = _head(HTML / f"{page}.html")
         sheets = re.findall(r'<link\b[^>]*rel="stylesheet"[^>]*href="([^"]+)"', head)
@@ -358,7 +397,8 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
         assert bundle.resolve().is_file()
         import gzip
 
-        assert len(gzip.compress(bundle.resolve().read_bytes())) < 80_000
+        # the theme's selectors that no page uses are dropped (sgdlab_site.prune_css)
+        assert len(gzip.compress(bundle.resolve().read_bytes())) < 40_000
         for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", head, re.S):
             if "src=" in attrs:
                 assert re.search(r"\b(defer|async)\b", attrs), (
@@ -370,10 +410,21 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
                 )
         if page != "search":
             assert "searchindex.js" not in head, f"{page} loads the whole search index"
-        has_math = 'class="math notranslate' in (HTML / f"{page}.html").read_text()
-        assert ("tex-chtml.js" in head) == has_math, (
-            f"{page}: MathJax without math, or none"
+        # MathJax only where a formula is still TeX (none, when node typeset them all)
+        text = (HTML / f"{page}.html").read_text()
+        has_tex = sgdlab_site.has_raw_math(text)
+        assert ("tex-chtml.js" in head) == has_tex, (
+            f"{page}: MathJax without TeX, or none"
         )
+        if _math_typeset_at_build_time():
+            assert not has_tex, f"{page}: formulas left for MathJax"
+            assert "mathjax" not in head.lower(), page
+        if not re.search(r'class="(?:[^"]* )?sd-', text):  # no sphinx-design component
+            assert (
+                "design-tabs.js" not in head and "sd-fade-in" not in bundle.read_text()
+            ), page
+        viewports = re.findall(r'<meta name="viewport"', head)
+        assert len(viewports) == 1, f"{page}: {len(viewports)} viewport tags"
 
 
 def test_every_image_has_explicit_dimensions(build):

@@ -1,4 +1,4 @@
-"""Unit tests of the site's local Sphinx extension in _ext/ (page delivery)."""
+"""Unit tests of the site's local Sphinx extensions in _ext/ (page delivery, kernels)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from docutils.utils import new_document
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
+import sgdlab_kernel  # noqa: E402
 import sgdlab_site  # noqa: E402
 
 
@@ -84,3 +85,111 @@ def test_image_size_of_svg_in_points_and_png(tmp_path):
         + (480).to_bytes(4, "big")
     )
     assert sgdlab_site.image_size(png) == (640, 480)
+
+
+PAGE = (
+    '<html><head><title>t</title></head><body class="x">\n'
+    '<p>Step <span class="math notranslate nohighlight">\\(\\eta &lt; 2/\\lambda\\)</span>.</p>\n'
+    '<div class="math notranslate nohighlight">\n'
+    '<span class="eqno">(1)<a class="headerlink" href="#eq" title="Link">#</a></span>'
+    "\\[\\frac1B \\sum_{j=1}^B \\sqrt{M_j}\\]</div>\n</body></html>"
+)
+
+
+def test_raw_tex_is_found_and_unescaped():
+    assert sgdlab_site.has_raw_math(PAGE)
+    assert not sgdlab_site.has_raw_math("<p>No formula here.</p>")
+    found = [
+        sgdlab_site._raw_tex(m.group(1), m.group(2))
+        for m in sgdlab_site._MATH.finditer(PAGE)
+    ]
+    assert found == ["\\eta < 2/\\lambda", "\\frac1B \\sum_{j=1}^B \\sqrt{M_j}"]
+
+
+def _typesetter():
+    import os
+
+    import pytest
+
+    command = sgdlab_site.typesetter(ROOT)
+    if command is None:
+        message = "node or npm's mathjax-full missing: npm ci"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return command
+
+
+def test_formulas_become_svg_with_mathml_for_screen_readers():
+    import re
+
+    (page,), css = sgdlab_site.typeset_pages([PAGE], _typesetter(), ROOT)
+    assert not sgdlab_site.has_raw_math(page)
+    assert page.count("<mjx-container") == 2 and page.count('aria-hidden="true"') >= 3
+    assert (
+        page.count('<mjx-container tabindex="0"') == 1
+    )  # the display formula may scroll
+    # the MathML that screen readers read, with the TeX's "<" as an operator
+    assert "<mo>&lt;</mo>" in page and "<msqrt>" in page
+    # the equation number and its link stay, beside the formula
+    assert '<span class="eqno">(1)<a class="headerlink" href="#eq"' in page
+    # each glyph the formulas use is defined once, in the page's hidden SVG
+    used = set(re.findall(r'xlink:href="#([^"]+)"', page))
+    defined = re.findall(r'<path id="([^"]+)"', page)
+    assert used and used == set(defined) and len(defined) == len(set(defined))
+    assert "mjx-assistive-mml" in css and "clip" in css
+
+
+def test_a_formula_that_cannot_be_typeset_is_named():
+    import pytest
+
+    bad = PAGE.replace("\\sqrt{M_j}", "\\sqrt{M_j")
+    with pytest.raises(RuntimeError, match=r"Missing close brace.*\n.*Fix the formula"):
+        sgdlab_site.typeset_pages([bad], _typesetter(), ROOT)
+
+
+def test_kernels_get_curve_keys_and_run_without_the_plain_tcp_warning(tmp_path):
+    """A real kernel, started as myst-nb starts one (nbclient, no Jupyter configuration)."""
+    import nbclient
+    import nbformat
+    from jupyter_client.manager import KernelManager
+
+    assert sgdlab_kernel.encrypt_kernel_transport()
+    assert KernelManager().transport_encryption == "auto"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    log = tmp_path / "kernel.log"
+    with log.open("w") as handle:
+        client.execute(stderr=handle)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+    assert "without encryption" not in log.read_text(), log.read_text()
+
+
+def test_css_pruning_keeps_what_the_site_uses():
+    css = (
+        '@charset "utf-8";\n/* a.css */\n'
+        "/*! Licence, with, commas */ .used, .unused { color: red }\n"
+        ".unused .used { margin: 0 }\n"
+        '.used:not(.unused)::after { content: "}{" }\n'
+        "a[href$='.pdf'] { color: blue }\n"
+        "@media (min-width: 960px) { .unused { x: 1 } .used > .also { x: 2 } }\n"
+        "@media print { .unused { x: 1 } }\n"
+        "@font-face { font-family: X; src: url(x.woff) }\n"
+        "@keyframes spin { from { transform: none } to { transform: rotate(1turn) } }\n"
+    )
+    blocks = sgdlab_site.css_blocks(css)
+    assert [prelude for prelude, _ in blocks][0] == '@charset "utf-8";'
+    assert len(blocks) == 9
+    out = sgdlab_site.prune_css(css, {"used", "also"})
+    assert ".used{ color: red }" in out.replace("\n", "")
+    assert ".unused .used" not in out and "@media print" not in out
+    assert '.used:not(.unused)::after{ content: "}{" }' in out  # :not() needs nothing
+    assert "a[href$='.pdf']" in out  # a dot in an attribute value is not a class
+    assert "@media (min-width: 960px){.used > .also{ x: 2 }}" in out.replace("\n", "")
+    assert "@font-face" in out and "@keyframes spin" in out
+    assert "/*! Licence, with, commas */\n.used{" in out  # comments stay whole
