@@ -28,7 +28,7 @@ from ._checks import check_batch_size, check_positive_int
 from .animation import _CLIP, PARAM_WINDOW, _draw_static
 from .metrics import first_reached
 from .player import Control, explorer_player
-from .plotting import COLORS
+from .plotting.style import COLORS
 
 #: Chapter 4's grid: the data, learning rates, batch sizes and batch orders.
 LINE_DATA = {"n": 100, "slope": 3.0, "intercept": 10.0, "noise": 0.6, "seed": 0}

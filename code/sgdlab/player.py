@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._checks import check_positive_int
-from .plotting import SVG_HASHSALT, SVG_METADATA
+from .plotting.style import SVG_HASHSALT, SVG_METADATA
 
 
 def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
