@@ -248,6 +248,24 @@ def _control_html(uid: str, c: Control) -> str:
     )
 
 
+def _check_kinds_and_runs(axes: list, kinds: list[str], runs: list[dict]) -> None:
+    if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
+        raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
+    if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
+        raise ValueError(
+            "runs must be a non-empty list of run dicts (label, color, steps, ...)"
+        )
+
+
+def _race_table(race_columns: tuple[str, ...] | None) -> str:
+    """The empty table the script fills with every run of the view ("" without
+    ``race_columns``)."""
+    if not race_columns:
+        return ""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in race_columns)
+    return f'<table class="sgdlab-race"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+
+
 def explorer_player(
     fig: Figure,
     axes: list,
@@ -274,12 +292,7 @@ def explorer_player(
     """
     controls = _check_controls(controls)
     check_description(description)
-    if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
-        raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
-    if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
-        raise ValueError(
-            "runs must be a non-empty list of run dicts (label, color, steps, ...)"
-        )
+    _check_kinds_and_runs(axes, kinds, runs)
     steps = max(run["steps"] for run in runs)
     spec = {
         "frames": list(range(steps + 1)),
@@ -302,10 +315,7 @@ def explorer_player(
         + hashlib.sha1((payload + description).encode()).hexdigest()[:10]
     )
     alt = html.escape(description.strip(), quote=True)
-    table = ""
-    if race_columns:
-        head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in race_columns)
-        table = f'<table class="sgdlab-race"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+    table = _race_table(race_columns)
     inputs = "\n".join(_control_html(uid, c) for c in controls)
     return f"""<div class="sgdlab-explorer" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{max(width * 1.35, 560):.0f}px">

@@ -75,6 +75,52 @@ def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None
     )
 
 
+def _line_runs(line, data, theta0, steps, grid, target, limit):
+    """Every run of the grid, computed once: full-batch runs do not depend on
+    the order. Returns the records, the paths, the views (``"i,j,k"`` to the
+    run shown) and the index of each distinct run."""
+    lrs, batch_sizes, seeds = grid
+    records, results, views, index = [], [], {}, {}
+    for (i, lr), (j, b), (k, seed) in _product(lrs, batch_sizes, seeds):
+        key = (lr, b, seed if b != line.n else seeds[0])
+        if key not in index:
+            record = _line_record(lr, b, key[2], data, theta0, steps, line.n)
+            path = rerun(record)
+            _line_stats(record, path, target, limit, line.n)
+            record.update(
+                color=COLORS[0],
+                steps=path.steps,
+                theta=_compact(path.thetas, 4),
+                loss=_compact(path.losses, 3),
+            )
+            index[key] = len(records)
+            records.append(record)
+            results.append(path)
+        views[f"{i},{j},{k}"] = ([index[key]], 0)
+    return records, results, views, index
+
+
+def _line_controls(lrs, batch_sizes, seeds, limit: float) -> list[Control]:
+    """The sliders and the menu; the learning-rate scale marks ``2/λ_max``."""
+    position = float(np.interp(np.log(limit), np.log(lrs), np.arange(len(lrs))))
+    return [
+        Control(
+            "lr",
+            "learning rate",
+            tuple(map(str, lrs)),
+            default=lrs.index(0.1) if 0.1 in lrs else 0,
+            marks=((position, f"2/λ_max = {limit:.3f}"),),
+        ),
+        Control(
+            "batch",
+            "batch size",
+            tuple(map(str, batch_sizes)),
+            default=len(batch_sizes) // 2,
+        ),
+        Control("seed", "batch order (seed)", tuple(map(str, seeds)), kind="select"),
+    ]
+
+
 def line_explorer(
     *,
     description: str,
@@ -101,43 +147,13 @@ def line_explorer(
         check_batch_size(b, line.n) for b in _check_grid(batch_sizes, "batch_sizes")
     )
     limit = 2 / float(np.linalg.eigvalsh(regression.hessian(line)).max())
-    records, results, views, index = [], [], {}, {}
-    for (i, lr), (j, b), (k, seed) in _product(lrs, batch_sizes, seeds):
-        key = (lr, b, seed if b != line.n else seeds[0])
-        if key not in index:
-            record = _line_record(lr, b, key[2], data, theta0, steps, line.n)
-            path = rerun(record)
-            _line_stats(record, path, target, limit, line.n)
-            record.update(
-                color=COLORS[0],
-                steps=path.steps,
-                theta=_compact(path.thetas, 4),
-                loss=_compact(path.losses, 3),
-            )
-            index[key] = len(records)
-            records.append(record)
-            results.append(path)
-        views[f"{i},{j},{k}"] = ([index[key]], 0)
+    records, results, views, index = _line_runs(
+        line, data, theta0, steps, (lrs, batch_sizes, seeds), target, limit
+    )
     fig, axes = _draw_static(
         line, [("", p) for p in results], None, PARAM_WINDOW, legend=False
     )
-    position = float(np.interp(np.log(limit), np.log(lrs), np.arange(len(lrs))))
-    controls = [
-        Control(
-            "lr",
-            "learning rate",
-            tuple(map(str, lrs)),
-            default=lrs.index(0.1) if 0.1 in lrs else 0,
-            marks=((position, f"2/λ_max = {limit:.3f}"),),
-        ),
-        Control(
-            "batch",
-            "batch size",
-            tuple(map(str, batch_sizes)),
-            default=len(batch_sizes) // 2,
-        ),
-        Control("seed", "batch order (seed)", tuple(map(str, seeds)), kind="select"),
-    ]
+    controls = _line_controls(lrs, batch_sizes, seeds, limit)
     curves = [
         [
             [

@@ -101,6 +101,31 @@ def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
     return records, results, index
 
 
+def _race_views(lrs, momenta, index) -> dict:
+    """``"o,i,k"`` (optimizer in focus, lr, β) to the four runs of that race."""
+    views = {}
+    for (o, _), (i, lr), (k, beta) in _product(OPTIMIZERS, lrs, momenta):
+        shown = [
+            index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS
+        ]
+        views[f"{o},{i},{k}"] = (shown, o)
+    return views
+
+
+def _race_controls(lrs, momenta) -> list[Control]:
+    """The optimizer menu and the learning-rate and β sliders."""
+    return [
+        Control("optimizer", "optimizer in focus", OPTIMIZERS, kind="select"),
+        Control("lr", "learning rate", tuple(map(str, lrs)), default=1),
+        Control(
+            "beta",
+            "momentum β",
+            tuple(map(str, momenta)),
+            default=momenta.index(0.9) if 0.9 in momenta else 0,
+        ),
+    ]
+
+
 def optimizer_explorer(
     *,
     description: str,
@@ -134,23 +159,9 @@ def optimizer_explorer(
     records, results, index = _race_runs(
         surface, start, steps, lrs, momenta, target, minimum
     )
-    views = {}
-    for (o, _), (i, lr), (k, beta) in _product(OPTIMIZERS, lrs, momenta):
-        shown = [
-            index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS
-        ]
-        views[f"{o},{i},{k}"] = (shown, o)
+    views = _race_views(lrs, momenta, index)
     fig, axes = _surface_static(f, window, minimum, results, target)
-    controls = [
-        Control("optimizer", "optimizer in focus", OPTIMIZERS, kind="select"),
-        Control("lr", "learning rate", tuple(map(str, lrs)), default=1),
-        Control(
-            "beta",
-            "momentum β",
-            tuple(map(str, momenta)),
-            default=momenta.index(0.9) if 0.9 in momenta else 0,
-        ),
-    ]
+    controls = _race_controls(lrs, momenta)
     variants = (
         [("GD", None)]
         + [("GD + momentum", b) for b in momenta]
