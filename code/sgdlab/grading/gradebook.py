@@ -19,20 +19,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from .grader import (
-    DEFAULT_LIMITS,
-    Grade,
-    Plan,
-    grade_submission,
-    make_plan,
-)
+from .grader import DEFAULT_LIMITS, Grade, Plan, grade_submission, make_plan
 from .hidden import SAMPLE_WARNING
 from .isolation_modes import isolation, privilege_note
 from .sandbox import Limits
-from .submission import (
-    InvalidSubmission,
-    read_submission,
-)
+from .submission import InvalidSubmission, chapter_of
 
 
 def _grade_twice_if_crashed(
@@ -181,24 +172,6 @@ def _folder_names(paths: Sequence[Path]) -> list[str]:
         seen[base] = count + 1
         names.append(base if count == 0 else f"{base}-{count + 1}")
     return names
-
-
-def chapter_of(path: Path, chapter: str | None) -> str:
-    """The chapter to grade ``path`` for: ``chapter`` if given, else the one in
-    the notebook's metadata. Raises :class:`InvalidSubmission` if neither."""
-    if chapter:
-        return chapter
-    try:
-        _, found = read_submission(path)
-    except InvalidSubmission:
-        raise
-    if not found:
-        raise InvalidSubmission(
-            "the chapter is unknown: the file names none in its metadata "
-            "(a .py file, or a notebook not made from the book); grade it "
-            "with --chapter"
-        )
-    return found
 
 
 def grade_many(

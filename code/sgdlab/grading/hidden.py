@@ -2,7 +2,8 @@
 
 Kept outside the package (``--hidden DIR`` or ``$SGDLAB_HIDDEN_CASES``); the
 repository ships a sample set that every student can read, and grading with
-it says so. ``sgdlab hidden-template`` writes a file to start from.
+it says so. ``sgdlab exercises --template DIR`` writes files to start from
+(:func:`hidden_template`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exercises import (
-    REPO,
-    Case,
-    _case,
-    chapter_exercises,
-    load_bank,
-)
+from .exercises import REPO, Case, _case, chapter_exercises, load_bank
 
 SAMPLE_HIDDEN = REPO / "grading" / "hidden-sample"
 SAMPLE_WARNING = (

@@ -15,9 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .uids import (
-    UID_RANGE,
-)
+from .uids import UID_RANGE
 
 if TYPE_CHECKING:
     from .sandbox import Limits

@@ -1,8 +1,8 @@
 """Reading a submission: a notebook or a Python file, as a list of code cells.
 
-Anything that cannot be read (too large, not a notebook or Python file, no
-code, an unknown chapter) raises :class:`InvalidSubmission` with the reason
-that goes into the gradebook.
+Anything that cannot be read (empty, too large, not a notebook or Python
+file, made for another chapter, or of no known chapter) raises
+:class:`InvalidSubmission` with the reason that goes into the gradebook.
 """
 
 from __future__ import annotations
@@ -87,3 +87,21 @@ def read_cells(path: str | os.PathLike, chapter: str) -> list[dict]:
             f"this notebook is for chapter {other!r}, but this run grades {chapter!r}"
         )
     return cells
+
+
+def chapter_of(path: Path, chapter: str | None) -> str:
+    """The chapter to grade ``path`` for: ``chapter`` if given, else the one in
+    the notebook's metadata. Raises :class:`InvalidSubmission` if neither."""
+    if chapter:
+        return chapter
+    try:
+        _, found = read_submission(path)
+    except InvalidSubmission:
+        raise
+    if not found:
+        raise InvalidSubmission(
+            "the chapter is unknown: the file names none in its metadata "
+            "(a .py file, or a notebook not made from the book); grade it "
+            "with --chapter"
+        )
+    return found
