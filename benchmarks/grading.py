@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from sgdlab.grading import grader, notebooks, sandbox
+from sgdlab.grading import gradebook, grader, isolation_modes, notebooks, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ROOT / "grading" / "hidden-sample"
@@ -39,7 +39,7 @@ def _notebook(path: Path, cells: list[str]) -> Path:
 
 
 def main(n: int) -> None:
-    mode = sandbox.isolation()
+    mode = isolation_modes.isolation()
     print(f"{os.cpu_count()} cores, sandbox: {mode}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -72,7 +72,7 @@ def main(n: int) -> None:
         del empty
 
         start = time.perf_counter()
-        grades = grader.grade_many(
+        grades = gradebook.grade_many(
             subs, tmp / "out", chapter="landscape", hidden_dir=HIDDEN, progress=False
         )
         total = time.perf_counter() - start

@@ -23,10 +23,14 @@ from sgdlab.grading import (
     EXERCISES,
     check,
     exercises,
+    gradebook,
     grader,
+    hidden,
+    isolation_modes,
     notebooks,
     package,
     sandbox,
+    uids,
 )
 from sgdlab.grading.autograder import classroom_report, classroom_result
 from sgdlab.grading.cli import main as cli_main
@@ -38,19 +42,19 @@ HIDDEN = ROOT / "grading" / "hidden-sample"
 CI = bool(os.environ.get("CI"))
 ROOTED = os.geteuid() == 0
 
-MODES = [sandbox.BWRAP, sandbox.REDUCED]
+MODES = [isolation_modes.BWRAP, isolation_modes.REDUCED]
 FAST = sandbox.Limits(cell_seconds=8, call_seconds=2, cells_seconds=40)
 # Hostile submissions import torch in a cell: leave room for a loaded machine.
 HOSTILE = sandbox.Limits(cell_seconds=15, call_seconds=2, cells_seconds=60)
 
 
 def _mode(mode, monkeypatch):
-    if mode == sandbox.BWRAP and not sandbox.bwrap_works():
+    if mode == isolation_modes.BWRAP and not isolation_modes.bwrap_works():
         if CI:
             pytest.fail("bubblewrap must work in CI (.ci/run installs it)")
         pytest.skip("bubblewrap is not available here")
     monkeypatch.setenv(
-        "SGDLAB_SANDBOX", "bwrap" if mode == sandbox.BWRAP else "rlimits"
+        "SGDLAB_SANDBOX", "bwrap" if mode == isolation_modes.BWRAP else "rlimits"
     )
     return mode
 
@@ -99,7 +103,7 @@ def max_stable_lr(hessian):
 
 
 def _uids_alive() -> list[int]:
-    start, end = sandbox.UID_RANGE
+    start, end = uids.UID_RANGE
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -113,9 +117,9 @@ def _uids_alive() -> list[int]:
 
 
 def _uid_files() -> list[str]:
-    start, end = sandbox.UID_RANGE
+    start, end = uids.UID_RANGE
     out = []
-    for root in sandbox.SHARED_WRITABLE:
+    for root in uids.SHARED_WRITABLE:
         for entry in os.scandir(root) if os.path.isdir(root) else []:
             try:
                 if start <= entry.stat(follow_symlinks=False).st_uid <= end:
@@ -134,7 +138,7 @@ def test_instructor_scores_full_marks_and_student_zero(generated, tmp_path, chap
         generated / f"{chapter}-instructor.ipynb",
         generated / f"{chapter}-student.ipynb",
     ]
-    grades = grader.grade_many(subs, tmp_path, hidden_dir=HIDDEN, progress=False)
+    grades = gradebook.grade_many(subs, tmp_path, hidden_dir=HIDDEN, progress=False)
     teacher, student = grades
     plan = grader.make_plan(chapter, HIDDEN)
     assert len(plan.exercises) >= 2
@@ -178,8 +182,8 @@ def test_former_ids_still_work(tmp_path):
     (tmp_path / "sgd-and-schedules.json").write_text(
         json.dumps({"ch5-step-decay": [{"args": [3, 2]}]})
     )
-    hidden = exercises.load_hidden("sgd-and-schedules", tmp_path)
-    assert [c.args for c in hidden.cases["ch7-step-decay"]] == [(3, 2)]
+    loaded = hidden.load_hidden("sgd-and-schedules", tmp_path)
+    assert [c.args for c in loaded.cases["ch7-step-decay"]] == [(3, 2)]
 
 
 def test_notebooks_come_from_the_chapters(generated):
@@ -282,9 +286,9 @@ def test_hidden_template_lists_points_and_cases(tmp_path):
     assert (
         template["ch5-max-stable-lr"]["points"] == EXERCISES["ch5-max-stable-lr"].points
     )
-    hidden = exercises.load_hidden("landscape", tmp_path)
+    loaded = hidden.load_hidden("landscape", tmp_path)
     public = EXERCISES["ch5-classify-hessian"].public
-    assert len(hidden.cases["ch5-classify-hessian"]) == len(public)
+    assert len(loaded.cases["ch5-classify-hessian"]) == len(public)
 
 
 # --------------------------------------------------------------------------
@@ -722,12 +726,12 @@ def test_hostile_submissions_are_graded_as_expected(
     tmp_path, server, monkeypatch, mode
 ):
     mode = _mode(mode, monkeypatch)
-    if mode == sandbox.REDUCED and not ROOTED:
+    if mode == isolation_modes.REDUCED and not ROOTED:
         pytest.skip("reduced isolation is only safe when the grader runs as root")
     monkeypatch.setenv("SECRET_TOKEN", "do-not-leak")
     # What the instructor keeps private: the book and the hidden cases, in a
     # folder only root can read (as pytest's tmp_path is).
-    assert not sandbox._reachable(tmp_path)
+    assert not isolation_modes._reachable(tmp_path)
     shutil.copytree(ROOT / "book", tmp_path / "book")
     shutil.copytree(HIDDEN, tmp_path / "hidden")
     sentinel = Path("/tmp") / f"sgdlab-test-sentinel-{os.getpid()}"
@@ -735,11 +739,11 @@ def test_hostile_submissions_are_graded_as_expected(
     sentinel.chmod(0o644)
     bystander = subprocess.Popen(["sleep", "300"])
     cases = _hostile(
-        tmp_path, server, sentinel, os.getpid(), network=mode == sandbox.BWRAP
+        tmp_path, server, sentinel, os.getpid(), network=mode == isolation_modes.BWRAP
     )
     out = tmp_path / "out"
     try:
-        grades = grader.grade_many(
+        grades = gradebook.grade_many(
             [c[0] for c in cases.values()],
             out,
             chapter="landscape",
@@ -810,8 +814,8 @@ def test_a_dying_worker_costs_one_crashed_row(tmp_path, monkeypatch):
             raise MemoryError("the worker died")
         return real(path, plan, **kw)
 
-    monkeypatch.setattr(grader, "grade_submission", flaky)
-    grades = grader.grade_many(
+    monkeypatch.setattr(gradebook, "grade_submission", flaky)
+    grades = gradebook.grade_many(
         subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST, progress=False
     )
     assert [g.status for g in grades] == ["graded", "crashed", "graded"]
@@ -829,7 +833,7 @@ def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, m
     ]
     (tmp_path / "script.py").write_text(SOLUTION)
     subs.append(tmp_path / "script.py")
-    grades = grader.grade_many(subs, tmp_path / "out", limits=FAST, progress=False)
+    grades = gradebook.grade_many(subs, tmp_path / "out", limits=FAST, progress=False)
     assert [g.chapter for g in grades] == ["landscape", "epoch-rmse", "", ""]
     assert {g.isolation for g in grades} == {mode}
     assert [g.status for g in grades] == ["graded", "graded", "invalid", "invalid"]
@@ -842,7 +846,7 @@ def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, m
     feedback = tmp_path / "out" / "epoch-rmse-instructor.ipynb" / "feedback.txt"
     assert "SAMPLE" in feedback.read_text()
     # A .py file needs --chapter.
-    again = grader.grade_many(
+    again = gradebook.grade_many(
         [tmp_path / "script.py"],
         tmp_path / "out2",
         chapter="landscape",
@@ -875,7 +879,7 @@ def test_points_partial_credit_and_instructor_weights(tmp_path):
         "ch5-max-stable-lr": 1.5,
     }
     assert grade.score == 7.5 and plan.max_score == 8.0
-    result = grader.results_json(grade, plan)
+    result = gradebook.results_json(grade, plan)
     assert math.isclose(sum(t["score"] for t in result["tests"]), 7.5)
     assert math.isclose(sum(t["max_score"] for t in result["tests"]), 8.0)
 
@@ -910,7 +914,7 @@ def test_grading_copy_has_no_answers(tmp_path):
 
 
 def test_reduced_isolation_drops_privileges(tmp_path, monkeypatch):
-    _mode(sandbox.REDUCED, monkeypatch)
+    _mode(isolation_modes.REDUCED, monkeypatch)
     if not ROOTED:
         pytest.skip("privileges are dropped only by a grader that runs as root")
     probe = (
@@ -923,14 +927,14 @@ def test_reduced_isolation_drops_privileges(tmp_path, monkeypatch):
             pass
         uid, gid, groups, sid = session.call("ids", [])["value"]
         assert session.proc.pid == sid  # a session of its own
-    start, end = sandbox.UID_RANGE
+    start, end = uids.UID_RANGE
     assert start <= uid <= end and gid == uid and groups in ([], [uid])
-    assert "reduced isolation" in sandbox.REDUCED
+    assert "reduced isolation" in isolation_modes.REDUCED
 
 
 def test_gradebook_is_written_atomically(tmp_path, monkeypatch):
     book = tmp_path / "grades.csv"
-    grader.write_gradebook(
+    gradebook.write_gradebook(
         book, [{"submission": "a", "score": 1}], ["submission", "score"]
     )
     before = book.read_text()
@@ -940,7 +944,7 @@ def test_gradebook_is_written_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
-        grader.write_gradebook(
+        gradebook.write_gradebook(
             book, [{"submission": "b", "score": 2}], ["submission", "score"]
         )
     assert book.read_text() == before
@@ -981,13 +985,13 @@ def test_hidden_cases_load_from_the_instructors_path(tmp_path):
     plan = grader.make_plan("landscape", tmp_path)
     assert sum(hidden for _, _, hidden, _, _ in plan.cases) == 1 and not plan.sample
     with pytest.raises(FileNotFoundError, match="landscape.json"):
-        exercises.load_hidden("landscape", tmp_path / "nowhere")
+        hidden.load_hidden("landscape", tmp_path / "nowhere")
     (tmp_path / "landscape.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
-        exercises.load_hidden("landscape", tmp_path)
+        hidden.load_hidden("landscape", tmp_path)
     (tmp_path / "landscape.json").write_text('{"ch1-optimizer-steps": []}')
     with pytest.raises(ValueError, match="exercise ids"):
-        exercises.load_hidden("landscape", tmp_path)
+        hidden.load_hidden("landscape", tmp_path)
 
 
 def test_check_gives_feedback_in_process():
@@ -1090,7 +1094,7 @@ def test_gradescope_zip_runs_like_on_gradescope(tmp_path, generated):
 def test_classroom_result_has_the_reporters_form(tmp_path, generated, monkeypatch):
     output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
-    grades = grader.grade_many(
+    grades = gradebook.grade_many(
         [generated / "landscape-instructor.ipynb"],
         tmp_path / "out",
         hidden_dir=HIDDEN,
@@ -1250,8 +1254,8 @@ def test_a_crash_is_graded_a_second_time_before_it_is_reported(tmp_path, monkeyp
             )
         return real(path, plan, **kw)
 
-    monkeypatch.setattr(grader, "grade_submission", once_crashing)
-    grades = grader.grade_many(
+    monkeypatch.setattr(gradebook, "grade_submission", once_crashing)
+    grades = gradebook.grade_many(
         subs, tmp_path / "out", hidden_dir=HIDDEN, limits=FAST, progress=False
     )
     assert [g.status for g in grades] == ["graded", "graded"]

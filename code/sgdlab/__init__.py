@@ -38,6 +38,12 @@ course meets them:
 ``sgdlab.regression``, ``sgdlab.animation``
     Gradient descent on a straight-line fit from first principles, and the
     data-driven animations that show it (chapters 4 and 5).
+``sgdlab.player``, ``sgdlab.player_assets``
+    The web player of the animations and explorers, and its stylesheet and
+    scripts.
+``sgdlab.explorer``
+    Explorers: grids of runs computed at build time, chosen in the page
+    (chapter 4's line fit, chapter 6's optimizers).
 ``sgdlab.optim``
     GD with momentum, RMSProp, Adam and AdamW written from scratch as
     ``torch.optim.Optimizer`` subclasses that match ``torch.optim``.
@@ -47,7 +53,8 @@ course meets them:
 ``sgdlab.lr_finder``
     The learning-rate range test for any torch optimizer.
 ``sgdlab.plotting``
-    Figures of the book, drawn from results (no computation inside).
+    Figures of the book, drawn from results (no computation inside): one
+    module per part of the course, all importable from ``sgdlab.plotting``.
 ``sgdlab.grading``
     Graded exercises: ``check()`` for students, a sandboxed grader, notebooks
     and Gradescope/Classroom packaging for instructors (``sgdlab`` command).

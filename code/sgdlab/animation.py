@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 
 from ._checks import check_positive_int
 from .player import animation_html, check_description
-from .plotting import COLORS
+from .plotting.style import COLORS
 from .regression import LineData, Path, least_squares, loss_grid
 
 #: Default window of the parameter plane: (slope range, intercept range).

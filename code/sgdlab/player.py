@@ -7,7 +7,8 @@ move (a fitted line, a path, a loss curve) over them, from runs embedded as
 JSON. The script (``window.sgdlabPlayer``) is the same for every player; an
 animation adds a play button and a frame slider, an explorer adds form
 controls that choose among runs computed beforehand. Nothing is computed in
-the browser but the mapping of data to the panel's coordinates.
+the browser but the mapping of data to the panel's coordinates. The stylesheet
+and the scripts themselves are in :mod:`sgdlab.player_assets`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._checks import check_positive_int
-from .plotting import SVG_HASHSALT, SVG_METADATA
+from .player_assets import _ANIMATION_JS, _EXPLORER_JS, _PLAYER_CSS, _PLAYER_LIB_JS
+from .plotting.style import SVG_HASHSALT, SVG_METADATA
 
 
 def _panel_crops(fig: Figure, axes: list) -> list[tuple[float, float]]:
@@ -91,183 +93,6 @@ def _svg_data_uri(fig: Figure, bbox=None) -> str:
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASHSALT}):
         fig.savefig(buffer, format="svg", metadata=SVG_METADATA, bbox_inches=bbox)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-#: Panels side by side where each is at least about 15rem wide, else two or one
-#: per row: at 390 px the four panels of a row would shrink their 10 pt labels to
-#: 3 px; stacked, each panel is drawn at about its natural size. Container
-#: queries size the grid by the player's own width (the page's column), not
-#: the window's. Explorers (:func:`explorer_player`) share the rules and add
-#: their controls, which wrap on a phone.
-_PLAYER_CSS = (
-    ".sgdlab-animation,.sgdlab-explorer{container-type:inline-size}"
-    ".sgdlab-explorer{text-align:left}"
-    ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
-    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
-    "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
-    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr)}}"
-    ".sgdlab-controls{display:flex;flex-wrap:wrap;gap:0.4em 1.4em;margin:0.4em 0}"
-    ".sgdlab-controls>div{flex:1 1 14em;min-width:0}"
-    ".sgdlab-controls label{display:block;font-weight:600}"
-    ".sgdlab-controls input[type=range]{width:100%}"
-    ".sgdlab-ticks{position:relative;display:flex;justify-content:space-between;"
-    "font-size:0.8em;margin-bottom:1.2em}"
-    ".sgdlab-mark{position:absolute;top:1.2em;white-space:nowrap;font-size:0.95em;"
-    "border-left:2px solid currentColor;padding-left:0.2em}"
-    ".sgdlab-mark.end{border-left:0;border-right:2px solid currentColor;padding:0 0.2em 0 0}"
-    ".sgdlab-race{font-size:0.9em;margin:0.4em 0}"
-    ".sgdlab-race .focus{font-weight:700}"
-)
-
-#: The player: draws runs over the panels' images and plays them. One copy per page
-#: defines ``window.sgdlabPlayer``; every animation and explorer calls it. A run is
-#: ``{color, steps, theta: [a0, c0, a1, c1, ...], loss: [...], width?, opacity?}``;
-#: each panel (axes) has a kind: ``line`` (the line a·x + c over the data),
-#: ``path`` (the parameters' path and where they are now) or ``loss``.
-_PLAYER_LIB_JS = """
-window.sgdlabPlayer = window.sgdlabPlayer || function (root, spec) {
-  var svgs = root.querySelectorAll(".sgdlab-panels svg"), NS = "http://www.w3.org/2000/svg";
-  var button = root.querySelector("button.sgdlab-play");
-  var slider = root.querySelector("input.sgdlab-frame");
-  var label = root.querySelector("output.sgdlab-step");
-  function el(name, attrs, parent) {
-    var e = document.createElementNS(NS, name);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    parent.appendChild(e); return e;
-  }
-  function mapper(ax) {
-    var b = ax.box, lx = ax.xlim, ly = ax.ylim, log = ax.logy;
-    var f = function (v) { return log ? Math.log10(Math.max(v, 1e-12)) : v; };
-    return function (x, y) {
-      return [b[0] + (x - lx[0]) / (lx[1] - lx[0]) * b[2],
-              b[1] + (1 - (f(y) - f(ly[0])) / (f(ly[1]) - f(ly[0]))) * b[3]];
-    };
-  }
-  var maps = spec.axes.map(mapper), layers = spec.axes.map(function (ax, i) {
-    var id = root.id + "-clip" + i, cp = el("clipPath", {id: id}, svgs[i]);
-    el("rect", {x: ax.box[0], y: ax.box[1], width: ax.box[2], height: ax.box[3]}, cp);
-    return el("g", {"clip-path": "url(#" + id + ")"}, svgs[i]);
-  });
-  var runs = [], shapes = [];
-  function show(list) {
-    layers.forEach(function (g) { while (g.firstChild) g.removeChild(g.firstChild); });
-    runs = list;
-    shapes = list.map(function (run) {
-      var w = run.width || 1, o = run.opacity || 1, c = run.color;
-      return spec.axes.map(function (ax, a) {
-        var g = layers[a], line = {fill: "none", stroke: c, opacity: o};
-        if (ax.kind === "line") return [el("line", {stroke: c, "stroke-width": 2 * w}, g)];
-        if (ax.kind === "loss") {
-          line["stroke-width"] = 1.5 * w; return [el("polyline", line, g)];
-        }
-        line["stroke-width"] = 1.3 * w;
-        return [el("polyline", line, g), el("circle", {r: 2.5 + w, fill: c, opacity: o}, g)];
-      });
-    });
-  }
-  function draw(frame) {
-    var step = spec.frames[frame];
-    runs.forEach(function (run, r) {
-      var k = Math.min(step, run.steps), a = run.theta[2 * k], c = run.theta[2 * k + 1];
-      spec.axes.forEach(function (ax, i) {
-        var m = maps[i], s = shapes[r][i], pts = [];
-        if (ax.kind === "line") {
-          var p0 = m(ax.xlim[0], ax.xlim[0] * a + c), p1 = m(ax.xlim[1], ax.xlim[1] * a + c);
-          s[0].setAttribute("x1", p0[0]); s[0].setAttribute("y1", p0[1]);
-          s[0].setAttribute("x2", p1[0]); s[0].setAttribute("y2", p1[1]);
-        } else if (ax.kind === "loss") {
-          for (var j = 0; j <= k; j++) pts.push(m(j, run.loss[j]).join(","));
-          s[0].setAttribute("points", pts.join(" "));
-        } else {
-          for (var q = 0; q <= k; q++) {
-            pts.push(m(run.theta[2 * q], run.theta[2 * q + 1]).join(","));
-          }
-          s[0].setAttribute("points", pts.join(" "));
-          var here = m(a, c);
-          s[1].setAttribute("cx", here[0]); s[1].setAttribute("cy", here[1]);
-        }
-      });
-    });
-    slider.value = frame; label.textContent = "step " + step;
-    root.dataset.frame = frame;
-  }
-  var timer = null;
-  function stop() { clearInterval(timer); timer = null; button.textContent = "\\u25B6 Play";
-                    button.setAttribute("aria-pressed", "false"); }
-  button.addEventListener("click", function () {
-    if (timer) { stop(); return; }
-    if (+slider.value >= spec.frames.length - 1) draw(0);
-    button.textContent = "\\u275A\\u275A Pause"; button.setAttribute("aria-pressed", "true");
-    timer = setInterval(function () {
-      var next = +slider.value + 1;
-      if (next >= spec.frames.length) { stop(); return; }
-      draw(next);
-    }, spec.interval);
-  });
-  slider.addEventListener("input", function () { stop(); draw(+slider.value); });
-  return {show: show, draw: draw, stop: stop, last: spec.frames.length - 1};
-};
-"""
-
-_ANIMATION_JS = """
-(function () {
-  var root = document.getElementById("%(id)s");
-  var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
-  var player = window.sgdlabPlayer(root, spec);
-  player.show(spec.runs); player.draw(0);
-})();
-"""
-
-#: An explorer: form controls choose a *view* (the runs to draw, one of them in
-#: focus); every run was computed at build time, the script only looks it up.
-_EXPLORER_JS = """
-(function () {
-  var root = document.getElementById("%(id)s");
-  var spec = JSON.parse(root.querySelector("script.sgdlab-data").textContent);
-  var player = window.sgdlabPlayer(root, spec);
-  var controls = spec.params.map(function (p) {
-    return root.querySelector("[data-param='" + p.name + "']");
-  });
-  var summary = root.querySelector(".sgdlab-summary"), rows = root.querySelector("tbody");
-  function cell(row, text) { var td = document.createElement("td"); td.textContent = text;
-                             row.appendChild(td); }
-  function update() {
-    var key = controls.map(function (c, i) {
-      var p = spec.params[i], text = p.labels[+c.value];
-      if (c.type === "range") {
-        c.setAttribute("aria-valuetext", text);
-        root.querySelector("output[for='" + c.id + "']").textContent = text;
-      }
-      return c.value;
-    }).join(",");
-    var view = spec.views[key], focus = view[1], many = view[0].length > 1;
-    var list = view[0].map(function (i, j) {
-      var run = spec.runs[i];
-      return {color: run.color, steps: run.steps, theta: run.theta, loss: run.loss,
-              width: many && j !== focus ? 0.8 : 1.3, opacity: many && j !== focus ? 0.6 : 1};
-    });
-    list.push(list.splice(focus, 1)[0]);  /* the run in focus is drawn on top */
-    player.stop(); player.show(list); player.draw(player.last);
-    var chosen = spec.runs[view[0][focus]];
-    summary.textContent = chosen.summary;
-    root.dataset.run = view[0][focus]; root.dataset.view = view[0].join(" ");
-    if (rows) {
-      rows.textContent = "";
-      view[0].forEach(function (i, j) {
-        var run = spec.runs[i], row = document.createElement("tr");
-        if (j === focus) row.className = "focus";
-        cell(row, run.label); row.firstChild.style.borderLeft = "0.7em solid " + run.color;
-        cell(row, run.stats.reached === null ? "never" : run.stats.reached);
-        cell(row, run.stats.final); cell(row, run.stats.diverged ? "yes" : "no");
-        rows.appendChild(row);
-      });
-    }
-  }
-  controls.forEach(function (c) { c.addEventListener("input", update);
-                                  c.addEventListener("change", update); });
-  update();
-})();
-"""
 
 
 def _payload(spec: dict) -> str:
@@ -423,6 +248,24 @@ def _control_html(uid: str, c: Control) -> str:
     )
 
 
+def _check_kinds_and_runs(axes: list, kinds: list[str], runs: list[dict]) -> None:
+    if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
+        raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
+    if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
+        raise ValueError(
+            "runs must be a non-empty list of run dicts (label, color, steps, ...)"
+        )
+
+
+def _race_table(race_columns: tuple[str, ...] | None) -> str:
+    """The empty table the script fills with every run of the view ("" without
+    ``race_columns``)."""
+    if not race_columns:
+        return ""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in race_columns)
+    return f'<table class="sgdlab-race"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+
+
 def explorer_player(
     fig: Figure,
     axes: list,
@@ -449,12 +292,7 @@ def explorer_player(
     """
     controls = _check_controls(controls)
     check_description(description)
-    if len(kinds) != len(axes) or not set(kinds) <= {"line", "path", "loss"}:
-        raise ValueError("kinds must name one of 'line', 'path', 'loss' for every axes")
-    if not runs or not all(isinstance(run, dict) and "steps" in run for run in runs):
-        raise ValueError(
-            "runs must be a non-empty list of run dicts (label, color, steps, ...)"
-        )
+    _check_kinds_and_runs(axes, kinds, runs)
     steps = max(run["steps"] for run in runs)
     spec = {
         "frames": list(range(steps + 1)),
@@ -477,10 +315,7 @@ def explorer_player(
         + hashlib.sha1((payload + description).encode()).hexdigest()[:10]
     )
     alt = html.escape(description.strip(), quote=True)
-    table = ""
-    if race_columns:
-        head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in race_columns)
-        table = f'<table class="sgdlab-race"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+    table = _race_table(race_columns)
     inputs = "\n".join(_control_html(uid, c) for c in controls)
     return f"""<div class="sgdlab-explorer" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{max(width * 1.35, 560):.0f}px">

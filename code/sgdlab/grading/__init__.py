@@ -16,14 +16,17 @@ Instructors grade many submissions with ``sgdlab grade`` (see
 :mod:`sgdlab.grading.cli`): each runs in a bubblewrap sandbox
 (:mod:`sgdlab.grading.sandbox`) with a grading copy of the package
 (:mod:`sgdlab.grading.package`); the reference solutions, expected values
-and hidden cases stay in the grader's process (:mod:`sgdlab.grading.grader`).
+and hidden cases (:mod:`sgdlab.grading.hidden`) stay in the grader's process
+(:mod:`sgdlab.grading.grader` for one submission, :mod:`sgdlab.grading.gradebook`
+for many).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .exercises import EXERCISES, Case, Exercise, chapter_exercises, load_hidden
+from .exercises import EXERCISES, Case, Exercise, chapter_exercises
+from .hidden import load_hidden
 from .values import UnsupportedValue, compare, encode
 
 

@@ -17,7 +17,8 @@ import os
 import zipfile
 from pathlib import Path
 
-from .exercises import CHAPTERS, REPO, book_dir, chapter_exercises, load_hidden
+from .exercises import CHAPTERS, REPO, book_dir, chapter_exercises
+from .hidden import load_hidden
 
 SETUP_SH = """\
 #!/usr/bin/env bash

@@ -18,7 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from .sandbox import Limits, isolation
+from .isolation_modes import isolation
+from .sandbox import Limits
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,13 +161,8 @@ def _notebooks(args) -> int:
 
 
 def _exercises(args) -> int:
-    from .exercises import (
-        BANK_FILE,
-        CHAPTERS,
-        hidden_template,
-        read_chapter,
-        write_bank,
-    )
+    from .exercises import BANK_FILE, CHAPTERS, read_chapter, write_bank
+    from .hidden import hidden_template
 
     if not args.update and not args.template:
         print("sgdlab exercises: give --update and/or --template DIR", file=sys.stderr)
@@ -197,7 +193,7 @@ def _gradescope(args) -> int:
 
 
 def _grade(args) -> int:
-    from .grader import grade_many
+    from .gradebook import grade_many
 
     submissions = _expand(args.submissions)
     missing = [str(p) for p in submissions if not p.is_file()]

@@ -1,4 +1,5 @@
-"""Grading submissions: read, run in the sandbox, compare, write the gradebook.
+"""Grading one submission: read it, run it in the sandbox, compare with the
+expected values.
 
 One submission gives exactly one gradebook row, whatever it contains:
 
@@ -23,52 +24,29 @@ still run. A case that runs too long, raises, or returns the wrong type or
 shape fails on its own, under its own limit; the sandbox is restarted for the
 next case when needed. Each exercise scores its points times the share of its
 cases that pass.
+
+Reading a file is :mod:`sgdlab.grading.submission`; grading many submissions
+and writing the gradebook, :mod:`sgdlab.grading.gradebook`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import sys
-import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exercises import (
-    SAMPLE_WARNING,
-    Case,
-    Exercise,
-    chapter_exercises,
-    default_hidden_dir,
-    expected_value,
-    is_sample,
-    load_hidden,
-    reference,
-)
-from .sandbox import (
-    GRACE_SECONDS,
-    Limits,
-    SandboxError,
-    Session,
-    isolation,
-    privilege_note,
-)
+from .exercises import Case, Exercise, chapter_exercises, expected_value, reference
+from .hidden import default_hidden_dir, is_sample, load_hidden
+from .isolation_modes import isolation
+from .sandbox import GRACE_SECONDS, Limits, SandboxError, Session
+from .submission import InvalidSubmission, read_cells
 from .values import compare
 
 STATUSES = ("graded", "invalid", "limit", "timeout", "crashed")
 DEFAULT_LIMITS = Limits()
-MAX_SUBMISSION_BYTES = 20 * 1024**2
 #: The most a submission may take in all (cells, restarts and cases).
 SUBMISSION_SECONDS = 600.0
-
-
-class InvalidSubmission(ValueError):
-    """The file is not a gradable submission; the message says why."""
 
 
 @dataclass
@@ -119,83 +97,6 @@ class Grade:
         return sum(c.passed for c in self.cases)
 
 
-# --------------------------------------------------------------------------
-# Reading a submission
-# --------------------------------------------------------------------------
-def read_submission(path: str | os.PathLike) -> tuple[list[dict], str | None]:
-    """The code cells of a ``.ipynb`` (or the text of a ``.py``), each as
-    ``{"number": n, "source": text}`` where ``n`` counts every cell the student
-    sees (Markdown too), and the chapter named in the notebook's metadata.
-
-    Raises :class:`InvalidSubmission` with a message for the student when the
-    file is empty, not UTF-8, not JSON or not a notebook.
-    """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InvalidSubmission(f"cannot read the file: {err.strerror}") from None
-    if size == 0:
-        raise InvalidSubmission("the file is empty")
-    if size > MAX_SUBMISSION_BYTES:
-        raise InvalidSubmission(
-            f"the file is larger than {MAX_SUBMISSION_BYTES // 2**20} MB"
-        )
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidSubmission(
-            "the file is not text (UTF-8); submit the .ipynb or .py"
-        ) from None
-    if path.suffix == ".py":
-        if not text.strip():
-            raise InvalidSubmission("the file is empty")
-        return [{"number": 1, "source": text}], None
-    if path.suffix != ".ipynb":
-        raise InvalidSubmission(
-            f"submit a .ipynb notebook or a .py file, not {path.suffix!r}"
-        )
-    try:
-        notebook = json.loads(text)
-    except ValueError as err:
-        raise InvalidSubmission(
-            f"the notebook is not valid JSON ({err}); was it saved completely?"
-        ) from None
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise InvalidSubmission(
-            "the file is JSON but not a Jupyter notebook (no list of cells)"
-        )
-    meta = notebook.get("metadata", {})
-    meta = meta.get("sgdlab", {}) if isinstance(meta, dict) else {}
-    chapter = meta.get("chapter") if isinstance(meta, dict) else None
-    cells = []
-    for number, cell in enumerate(notebook["cells"], 1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list) and all(isinstance(s, str) for s in source):
-            source = "".join(source)
-        if not isinstance(source, str):
-            raise InvalidSubmission(
-                f"the source of cell {number} is neither text nor a list of lines"
-            )
-        cells.append({"number": number, "source": source})
-    return cells, chapter if isinstance(chapter, str) else None
-
-
-def read_cells(path: str | os.PathLike, chapter: str) -> list[dict]:
-    """Like :func:`read_submission`, refusing a notebook made for another chapter."""
-    cells, other = read_submission(path)
-    if other and other != chapter:
-        raise InvalidSubmission(
-            f"this notebook is for chapter {other!r}, but this run grades {chapter!r}"
-        )
-    return cells
-
-
-# --------------------------------------------------------------------------
-# Grading one submission
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plan:
     """What to run for a chapter: every case with its expected value."""
@@ -324,27 +225,6 @@ class _Run:
             self.session = None
 
 
-def _grade_twice_if_crashed(
-    path, plan: Plan, *, limits: Limits, mode: str | None
-) -> Grade:
-    """Grade ``path``; if its process crashed, grade it once more before saying so.
-
-    A crash is the submission's fault when it repeats (``os._exit`` at top level
-    crashes every time); a second run keeps a one-off failure of the machine
-    from costing a student the exercise. The first crash stays in the message.
-    """
-    grade = grade_submission(path, plan, limits=limits, mode=mode)
-    if grade.status != "crashed":
-        return grade
-    again = grade_submission(path, plan, limits=limits, mode=mode)
-    if again.status != "crashed":
-        again.message = (
-            f"{again.message} (graded a second time: the first run crashed: "
-            f"{grade.message})"
-        )
-    return again
-
-
 def grade_submission(
     path: str | os.PathLike,
     plan: Plan,
@@ -408,294 +288,3 @@ def grade_submission(
             "all cases pass" if not failed else f"{len(failed)} case(s) fail"
         )
     return grade
-
-
-# --------------------------------------------------------------------------
-# Feedback and the gradebook
-# --------------------------------------------------------------------------
-def _points(value: float) -> str:
-    return f"{value:g}"
-
-
-def feedback_text(grade: Grade, plan: Plan) -> str:
-    """Readable feedback: public cases with expected/got, hidden ones as pass/fail only."""
-    lines = [
-        f"Submission: {grade.submission}",
-        f"Chapter: {plan.chapter}",
-        f"Status: {grade.status} ({grade.isolation})",
-        f"Score: {_points(grade.score)} / {_points(plan.max_score)} points "
-        f"({grade.cases_passed} of {len(plan.cases)} cases pass)",
-        "",
-    ]
-    if plan.sample:
-        lines[0:0] = [SAMPLE_WARNING, ""]
-    if grade.message and grade.status != "graded":
-        lines += [f"Why: {grade.message}", ""]
-    for err in grade.cell_errors:
-        lines.append(f"Note: {err}")
-    by_id = {e.id: e for e in plan.exercises}
-    cases = {(c.exercise, c.number, c.hidden): c for c in grade.cases}
-    scores = grade.exercise_scores(plan)
-    current = None
-    for exercise, number, hidden, case, _ in plan.cases:
-        if exercise.id != current:
-            current = exercise.id
-            lines.append(
-                f"{exercise.id} ({exercise.function}): "
-                f"{_points(scores[exercise.id])} / {_points(plan.points[exercise.id])} "
-                "points"
-            )
-        result = cases.get((exercise.id, number, hidden))
-        mark = "PASS" if result and result.passed else "FAIL"
-        if hidden:
-            detail = (
-                ""
-                if result is None or result.passed
-                else " (hidden case: inputs not shown)"
-            )
-            lines.append(f"  [{mark}] hidden case {number}{detail}")
-        else:
-            what = case.describe(exercise.function)
-            detail = "not run" if result is None else result.message
-            lines.append(f"  [{mark}] public case {number}: {what}: {detail}")
-            if result is not None and not result.passed:
-                lines.append(f"         hint: {by_id[exercise.id].hint}")
-    return "\n".join(lines) + "\n"
-
-
-def results_json(grade: Grade, plan: Plan) -> dict:
-    """Gradescope's ``results.json`` for one submission: one test per case,
-    worth its share of the exercise's points."""
-    tests = []
-    cases = {(c.exercise, c.number, c.hidden): c for c in grade.cases}
-    counts = plan.counts
-    for exercise, number, hidden, _case, _ in plan.cases:
-        result = cases.get((exercise.id, number, hidden))
-        passed = bool(result and result.passed)
-        if hidden:
-            output = "passed" if passed else "failed (hidden case)"
-        else:
-            output = "not run" if result is None else result.message
-        worth = plan.points[exercise.id] / counts[exercise.id]
-        tests.append(
-            {
-                "name": f"{exercise.id}: {'hidden' if hidden else 'public'} case {number}",
-                "score": worth if passed else 0.0,
-                "max_score": worth,
-                "output": output,
-                "visibility": "after_published" if hidden else "visible",
-            }
-        )
-    output = f"{grade.status} ({grade.isolation}): {grade.message}" + "".join(
-        f"\n{e}" for e in grade.cell_errors
-    )
-    if plan.sample:
-        output = SAMPLE_WARNING + "\n" + output
-    return {
-        "score": grade.score,
-        "execution_time": round(grade.seconds, 3),
-        "output": output,
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
-
-
-def _row(grade: Grade, plan: Plan | None, exercise_ids: list[str]) -> dict:
-    row = {
-        "submission": grade.submission,
-        "chapter": grade.chapter,
-        "status": grade.status,
-        "isolation": grade.isolation,
-        "score": grade.score if plan else 0,
-        "max_score": plan.max_score if plan else "",
-        "hidden_cases": ""
-        if plan is None
-        else ("SAMPLE (public)" if plan.sample else plan.hidden_source),
-    }
-    scores = grade.exercise_scores(plan) if plan else {}
-    for ex_id in exercise_ids:
-        row[ex_id] = scores.get(ex_id, "")
-    row["message"] = grade.message
-    return row
-
-
-def write_gradebook(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """Write the CSV atomically: a temporary file, then a rename."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue())
-    os.replace(tmp, path)
-
-
-def _folder_names(paths: Sequence[Path]) -> list[str]:
-    names, seen = [], {}
-    for p in paths:
-        base = p.name.replace(os.sep, "_")
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        names.append(base if count == 0 else f"{base}-{count + 1}")
-    return names
-
-
-def chapter_of(path: Path, chapter: str | None) -> str:
-    """The chapter to grade ``path`` for: ``chapter`` if given, else the one in
-    the notebook's metadata. Raises :class:`InvalidSubmission` if neither."""
-    if chapter:
-        return chapter
-    try:
-        _, found = read_submission(path)
-    except InvalidSubmission:
-        raise
-    if not found:
-        raise InvalidSubmission(
-            "the chapter is unknown: the file names none in its metadata "
-            "(a .py file, or a notebook not made from the book); grade it "
-            "with --chapter"
-        )
-    return found
-
-
-def grade_many(
-    submissions: Sequence[str | os.PathLike],
-    out: str | os.PathLike,
-    *,
-    chapter: str | None = None,
-    hidden_dir: str | os.PathLike | None = None,
-    book: str | os.PathLike | None = None,
-    workers: int | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    progress: bool = True,
-) -> list[Grade]:
-    """Grade ``submissions`` in parallel; write ``OUT/grades.csv`` and, per
-    submission, ``OUT/<name>/results.json`` and ``OUT/<name>/feedback.txt``.
-
-    Without ``chapter``, each notebook is graded for the chapter in its
-    metadata, so a batch may mix chapters. The gradebook has exactly one row
-    per submission and is rewritten after every finished one (atomically), so
-    an interrupted run keeps every row it finished.
-
-    It is longer than the package's other functions because ``finish`` and the
-    worker pool share the gradebook's rows, columns and lock; the work on one
-    submission is :func:`grade_submission`.
-    """
-    paths = [Path(p) for p in submissions]
-    if not paths:
-        raise ValueError("give at least one submission to grade")
-    mode = isolation()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    names = _folder_names(paths)
-    chapters: list[str | None] = []
-    early: dict[int, Grade] = {}
-    for i, p in enumerate(paths):
-        try:
-            chapters.append(chapter_of(p, chapter))
-        except InvalidSubmission as err:
-            chapters.append(None)
-            early[i] = Grade(names[i], "invalid", mode, str(err))
-    plans: dict[str, Plan] = {}
-    for c in dict.fromkeys(c for c in chapters if c):
-        try:
-            plans[c] = make_plan(c, hidden_dir, book)
-        except ValueError:
-            if chapter:  # the instructor's own --chapter is wrong: stop
-                raise
-            for i, ci in enumerate(chapters):
-                if ci == c:
-                    early[i] = Grade(
-                        names[i],
-                        "invalid",
-                        mode,
-                        f"the notebook names an unknown chapter {c!r}",
-                    )
-    if any(p.sample for p in plans.values()):
-        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
-    note = privilege_note(mode)
-    if note:
-        print("WARNING: " + note, file=sys.stderr, flush=True)
-    exercise_ids = [e.id for p in plans.values() for e in p.exercises]
-    columns = [
-        "submission",
-        "chapter",
-        "status",
-        "isolation",
-        "score",
-        "max_score",
-        "hidden_cases",
-        *exercise_ids,
-        "message",
-    ]
-    workers = workers or os.cpu_count() or 1
-    rows: dict[int, dict] = {}
-    grades: dict[int, Grade] = {}
-    lock = threading.Lock()
-    gradebook = out / "grades.csv"
-
-    def finish(i: int, grade: Grade) -> None:
-        grade.submission = names[i]
-        plan = plans.get(chapters[i] or "")
-        grade.plan = plan
-        grade.chapter = chapters[i] or ""
-        folder = out / names[i]
-        folder.mkdir(exist_ok=True)
-        if plan is not None:
-            (folder / "results.json").write_text(
-                json.dumps(results_json(grade, plan), indent=1)
-            )
-            (folder / "feedback.txt").write_text(feedback_text(grade, plan))
-        else:
-            (folder / "results.json").write_text(
-                json.dumps(
-                    {
-                        "score": 0.0,
-                        "output": f"{grade.status}: {grade.message}",
-                        "tests": [],
-                    },
-                    indent=1,
-                )
-            )
-            (folder / "feedback.txt").write_text(
-                f"Submission: {names[i]}\nStatus: {grade.status}\nWhy: {grade.message}\n"
-            )
-        with lock:
-            rows[i] = _row(grade, plan, exercise_ids)
-            grades[i] = grade
-            write_gradebook(gradebook, [rows[k] for k in sorted(rows)], columns)
-            if progress:
-                done = len(rows)
-                bar = "#" * (30 * done // len(paths))
-                line = f"[{bar:<30}] {done}/{len(paths)} {names[i][:30]:<30} {grade.status}"
-                if sys.stderr.isatty():  # one line redrawn in place
-                    end = "" if done < len(paths) else "\n"
-                    print("\r" + line, end=end, file=sys.stderr, flush=True)
-                else:  # logs: one line per submission
-                    print(line, file=sys.stderr, flush=True)
-
-    for i, grade in early.items():
-        finish(i, grade)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(
-                _grade_twice_if_crashed, p, plans[chapters[i]], limits=limits, mode=mode
-            ): i
-            for i, p in enumerate(paths)
-            if i not in early
-        }
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                grade = future.result()
-            except BaseException as err:  # noqa: BLE001 - a dead worker costs one row, not all
-                grade = Grade(
-                    names[i],
-                    "crashed",
-                    mode,
-                    f"grader error: {type(err).__name__}: {err}",
-                )
-            finish(i, grade)
-    if any(p.sample for p in plans.values()):
-        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
-    return [grades[i] for i in range(len(paths))]

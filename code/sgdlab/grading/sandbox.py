@@ -20,46 +20,51 @@ Isolation, strongest first:
     are otherwise reachable; every gradebook row says ``reduced isolation``.
 
 In both modes, each submission gets (when the grader is root) a user id of
-its own from :data:`UID_RANGE`, and resource limits (``setrlimit``): address
+its own from :data:`~sgdlab.grading.uids.UID_RANGE`, and resource limits (``setrlimit``): address
 space, CPU seconds, size of one file, open files, processes and threads, no
 core dumps. Timeouts, the cap on the disk written and the cap on processes
 and threads are enforced here, in the parent, which kills every process of
 the submission on breach and when the session ends.
 
-``SGDLAB_SANDBOX=bwrap`` or ``=rlimits`` forces one mode (for tests).
+``SGDLAB_SANDBOX=bwrap`` or ``=rlimits`` forces one mode (for tests). The
+modes are built in :mod:`sgdlab.grading.isolation_modes`, the user ids handed
+out and cleaned up in :mod:`sgdlab.grading.uids`; this module holds the limits
+and the :class:`Session` that runs the runner under them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
-import functools
 import json
 import os
 import resource
 import selectors
-import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .isolation_modes import (
+    BWRAP,
+    _bwrap_command,
+    _is_root,
+    _python_for_others,
+    isolation,
+)
 from .package import grading_copy
+from .uids import (
+    _UIDS,
+    SHARED_WRITABLE,
+    _owned_bytes,
+    _processes_of,
+    kill_user,
+    remove_owned,
+)
 
-BWRAP = "bubblewrap"
-REDUCED = "reduced isolation"
-#: User ids given to submissions when the grader runs as root (one per
-#: running session). ``SGDLAB_SANDBOX_UIDS=START-END`` changes the range.
-UID_RANGE = (1_500_000_000, 1_500_004_095)
-#: Folders anyone may write to; with reduced isolation the grader counts and
-#: removes what a submission's user id leaves there.
-SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 GRACE_SECONDS = 2.0
 
 
@@ -95,382 +100,6 @@ class SandboxError(RuntimeError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind  # "timeout", "crashed" or "limit"
-
-
-# --------------------------------------------------------------------------
-# User ids of submissions
-# --------------------------------------------------------------------------
-def _uid_range() -> tuple[int, int]:
-    text = os.environ.get("SGDLAB_SANDBOX_UIDS", "").strip()
-    if not text:
-        return UID_RANGE
-    try:
-        start, end = (int(x) for x in text.split("-"))
-    except ValueError:
-        raise ValueError(
-            f"SGDLAB_SANDBOX_UIDS must look like 1500000000-1500004095, got {text!r}"
-        ) from None
-    if not 1000 <= start <= end < 2**32 - 1:
-        raise ValueError(
-            f"SGDLAB_SANDBOX_UIDS: need 1000 <= START <= END, got {text!r}"
-        )
-    return start, end
-
-
-class _UidPool:
-    """Hands out unused user ids, locked with ``flock`` in a folder only root
-    can write, so that two graders on one machine never share one."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[int, int] = {}
-
-    def _folder(self) -> Path:
-        folder = (
-            Path("/run/sgdlab-uids")
-            if os.path.isdir("/run")
-            else Path(tempfile.gettempdir(), "sgdlab-uids-root")
-        )
-        folder.mkdir(mode=0o700, exist_ok=True)
-        info = folder.lstat()
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
-            raise RuntimeError(f"{folder} must be a folder owned by root with mode 700")
-        return folder
-
-    def acquire(self) -> int:
-        start, end = _uid_range()
-        folder = self._folder()
-        with self._lock:
-            for uid in range(start, end + 1):
-                if uid in self._held or _processes_of(uid):  # still dying: not yet
-                    continue
-                fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    os.close(fd)
-                    continue
-                self._held[uid] = fd
-                return uid
-        raise RuntimeError(f"all {end - start + 1} sandbox user ids are in use")
-
-    def release(self, uid: int) -> None:
-        with self._lock:
-            fd = self._held.pop(uid, None)
-        if fd is not None:
-            os.close(fd)
-
-
-_UIDS = _UidPool()
-
-
-def _processes_of(uid: int) -> list[tuple[int, int]]:
-    """(pid, threads) of every process whose real user id is ``uid``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
-            found.append((int(entry.name), int(fields.get("Threads", "1").strip())))
-    return found
-
-
-def kill_user(uid: int, seconds: float = 10.0) -> bool:
-    """Kill every process of ``uid`` and wait until they are gone (True) or
-    ``seconds`` passed. ``kill(-1, SIGKILL)`` sent *as* ``uid`` reaches all of
-    them at once, so a fork bomb cannot outrun it."""
-    deadline = time.monotonic() + seconds
-    while _processes_of(uid):
-        if time.monotonic() > deadline:
-            return False
-        subprocess.run(
-            ["kill", "-KILL", "-1"],
-            user=uid,
-            group=uid,
-            extra_groups=[],
-            capture_output=True,
-            check=False,
-        )
-        time.sleep(0.02)
-    return True
-
-
-def _owned_bytes(path: str, uid: int, depth: int = 0) -> int:
-    """Bytes of the files under ``path`` that ``uid`` owns (recursing into its
-    own folders and into folders anyone may write to)."""
-    total = 0
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return 0
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            shared = info.st_mode & 0o002 and depth < 3
-            if (info.st_uid == uid or shared) and depth < 64:
-                total += _owned_bytes(entry.path, uid, depth + 1)
-        elif info.st_uid == uid:
-            total += info.st_blocks * 512
-    return total
-
-
-def remove_owned(uid: int, roots=SHARED_WRITABLE) -> None:
-    """Remove what ``uid`` left in the folders anyone may write to."""
-    for root in roots:
-        _remove_owned(root, uid, 0)
-
-
-def _remove_owned(path: str, uid: int, depth: int) -> None:
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if info.st_uid == uid:
-            if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-        elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 3:
-            _remove_owned(entry.path, uid, depth + 1)
-
-
-# --------------------------------------------------------------------------
-# The two isolation modes
-# --------------------------------------------------------------------------
-def _ancestors(paths) -> list[str]:
-    """Every parent folder of ``paths``, shallowest first."""
-    out: list[str] = []
-    for path in paths:
-        parts = Path(path).parts[1:-1]
-        for i in range(1, len(parts) + 1):
-            folder = "/" + "/".join(parts[:i])
-            if folder not in out:
-                out.append(folder)
-    return out
-
-
-def _bwrap_command(
-    python: str, package_copy: Path, limits: Limits, uid: int | None
-) -> list[str]:
-    """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
-    the mounts as root, without a user namespace, and ``setpriv`` drops to
-    ``uid`` with no capabilities before Python starts; otherwise bubblewrap
-    runs as the grader's user in a new user namespace.
-
-    It is long because the command is: every mount and namespace of the
-    sandbox is listed here, so that its whole isolation reads in one place."""
-    package = Path(__file__).resolve().parents[1]
-    binds: list[str] = []
-    seen: set[str] = set()
-    sources: list[tuple[str, str]] = []
-
-    def ro(path: str | Path, dest: str | Path | None = None) -> None:
-        path = str(Path(path).resolve())
-        dest = str(dest or path)
-        if dest not in seen and os.path.exists(path):
-            seen.add(dest)
-            sources.append((path, dest))
-
-    ro("/usr")
-    for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
-        if os.path.islink(top):
-            binds.extend(["--symlink", os.readlink(top), top])
-        elif os.path.isdir(top):
-            ro(top)
-    for path in ("/etc/ld.so.cache", "/etc/localtime"):
-        ro(path)
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
-        ro(prefix)
-    ro(Path(python).resolve().parent)
-    # The grading copy is mounted where the package is: whatever the
-    # submission imports or reads as sgdlab is the copy.
-    ro(package_copy, package)
-    # Folders bubblewrap creates for the binds: readable by the sandbox's user.
-    for folder in _ancestors(dest for _, dest in sources):
-        if folder not in seen and not any(folder == d for d in ("/usr",)):
-            binds.extend(["--perms", "0755", "--dir", folder])
-    for path, dest in sources:
-        binds.extend(["--ro-bind", path, dest])
-    if uid is None:
-        namespaces = ["--unshare-all"]
-        drop: list[str] = []
-    else:
-        namespaces = [*_ROOT_NAMESPACES, "--unshare-cgroup-try", *_ROOT_CAPS]
-        drop = _setpriv(uid)
-    return [
-        # The private /tmp comes first: binds below it (a venv or a clone in
-        # /tmp) are then mounted on top of it instead of being hidden by it.
-        "bwrap",
-        *namespaces,
-        "--die-with-parent",
-        "--new-session",
-        "--perms",
-        "1777",
-        "--size",
-        str(limits.disk_bytes),
-        "--tmpfs",
-        "/tmp",
-        *binds,
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--chdir",
-        "/tmp",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "HOME",
-        "/tmp",
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
-        "--setenv",
-        "PYTHONHASHSEED",
-        "0",
-        "--setenv",
-        "OMP_NUM_THREADS",
-        "1",
-        "--setenv",
-        "MPLBACKEND",
-        "Agg",
-        "--setenv",
-        "PYTHONDONTWRITEBYTECODE",
-        "1",
-        *drop,
-        python,
-        "-I",
-        str(package / "grading" / "runner.py"),
-    ]
-
-
-def _reachable(path: str | Path) -> bool:
-    """Whether any user may reach and read ``path`` (every parent searchable)."""
-    path = Path(path).resolve()
-    for folder in [*path.parents, path]:
-        try:
-            mode = folder.stat().st_mode
-        except OSError:
-            return False
-        if not mode & 0o001 or (folder == path and not mode & 0o004):
-            return False
-    return True
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-#: A root grader's sandbox: namespaces of its own, but no user namespace (the
-#: submission runs under a user id of its own, set by setpriv).
-_ROOT_NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
-#: Every capability dropped but the two that setpriv needs to change user.
-_ROOT_CAPS = ("--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
-
-
-def _setpriv(uid: int) -> list[str]:
-    """The command prefix that drops to user and group ``uid``, with no
-    supplementary groups and no inheritable capabilities."""
-    return [
-        "setpriv",
-        f"--reuid={uid}",
-        f"--regid={uid}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--",
-    ]
-
-
-@functools.cache
-def bwrap_works() -> bool:
-    """Whether bubblewrap is installed and may create the namespaces it needs
-    (as a sandbox user id when the grader is root)."""
-    if shutil.which("bwrap") is None:
-        return False
-    if _is_root():
-        command = [
-            "bwrap",
-            *_ROOT_NAMESPACES,
-            *_ROOT_CAPS,
-            *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"),
-            *_setpriv(UID_RANGE[0]),
-            "true",
-        ]
-    else:
-        command = ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
-    try:
-        probe = subprocess.run(command, capture_output=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
-
-
-def isolation() -> str:
-    """The isolation this machine gives: ``"bubblewrap"`` or ``"reduced isolation"``."""
-    forced = os.environ.get("SGDLAB_SANDBOX", "").strip().lower()
-    if forced == "rlimits":
-        return REDUCED
-    if forced == "bwrap":
-        if not bwrap_works():
-            raise RuntimeError("SGDLAB_SANDBOX=bwrap but bubblewrap cannot run here")
-        return BWRAP
-    if forced:
-        raise ValueError(f"SGDLAB_SANDBOX must be 'bwrap' or 'rlimits', got {forced!r}")
-    return BWRAP if bwrap_works() else REDUCED
-
-
-def privilege_note(mode: str) -> str:
-    """A warning for a weak setting, or ``""``."""
-    if mode == REDUCED and not _is_root():
-        return (
-            "reduced isolation without root: submissions run under your own user id, "
-            "so they could signal your processes and read your files; run the grader "
-            "as root (e.g. with sudo): each submission then gets a user id of its own"
-        )
-    return ""
-
-
-@functools.cache
-def _python_for_others() -> tuple[str, list[int], list[str]]:
-    """How a sandbox user id starts this Python with reduced isolation.
-
-    If the installation sits where other users cannot reach it (pyenv under
-    ``/root``), the child gets an open descriptor of the installation's folder
-    and starts ``/proc/self/fd/N/bin/python``: it can read the installation,
-    and only that, without any parent folder becoming readable. The
-    environment's site-packages are added by the runner.
-    """
-    real = Path(sys.executable).resolve()
-    base = Path(sys.base_prefix).resolve()
-    sites = [p for p in sysconfig_paths() if _reachable(p)]
-    if _reachable(real) and _reachable(base):
-        return str(real), [], sites
-    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
-    os.set_inheritable(fd, True)
-    return f"/proc/self/fd/{fd}/{real.relative_to(base)}", [fd], sites
-
-
-def sysconfig_paths() -> list[str]:
-    """The environment's site-packages (a venv's included)."""
-    import sysconfig
-
-    return sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

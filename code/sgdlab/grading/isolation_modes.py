@@ -1,0 +1,247 @@
+"""The two isolation modes of the sandbox: the bubblewrap command line, and
+what reduced isolation needs (dropping privileges, a Python the submission's
+user may read); which mode this machine gives (:func:`isolation`).
+
+See :mod:`sgdlab.grading.sandbox` for what each mode isolates.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .uids import UID_RANGE
+
+if TYPE_CHECKING:
+    from .sandbox import Limits
+
+
+BWRAP = "bubblewrap"
+REDUCED = "reduced isolation"
+
+
+def _ancestors(paths) -> list[str]:
+    """Every parent folder of ``paths``, shallowest first."""
+    out: list[str] = []
+    for path in paths:
+        parts = Path(path).parts[1:-1]
+        for i in range(1, len(parts) + 1):
+            folder = "/" + "/".join(parts[:i])
+            if folder not in out:
+                out.append(folder)
+    return out
+
+
+def _bwrap_command(
+    python: str, package_copy: Path, limits: Limits, uid: int | None
+) -> list[str]:
+    """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
+    the mounts as root, without a user namespace, and ``setpriv`` drops to
+    ``uid`` with no capabilities before Python starts; otherwise bubblewrap
+    runs as the grader's user in a new user namespace.
+
+    It is long because the command is: every mount and namespace of the
+    sandbox is listed here, so that its whole isolation reads in one place."""
+    package = Path(__file__).resolve().parents[1]
+    binds: list[str] = []
+    seen: set[str] = set()
+    sources: list[tuple[str, str]] = []
+
+    def ro(path: str | Path, dest: str | Path | None = None) -> None:
+        path = str(Path(path).resolve())
+        dest = str(dest or path)
+        if dest not in seen and os.path.exists(path):
+            seen.add(dest)
+            sources.append((path, dest))
+
+    ro("/usr")
+    for top in ("/bin", "/lib", "/lib32", "/lib64", "/sbin"):
+        if os.path.islink(top):
+            binds.extend(["--symlink", os.readlink(top), top])
+        elif os.path.isdir(top):
+            ro(top)
+    for path in ("/etc/ld.so.cache", "/etc/localtime"):
+        ro(path)
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        ro(prefix)
+    ro(Path(python).resolve().parent)
+    # The grading copy is mounted where the package is: whatever the
+    # submission imports or reads as sgdlab is the copy.
+    ro(package_copy, package)
+    # Folders bubblewrap creates for the binds: readable by the sandbox's user.
+    for folder in _ancestors(dest for _, dest in sources):
+        if folder not in seen and not any(folder == d for d in ("/usr",)):
+            binds.extend(["--perms", "0755", "--dir", folder])
+    for path, dest in sources:
+        binds.extend(["--ro-bind", path, dest])
+    if uid is None:
+        namespaces = ["--unshare-all"]
+        drop: list[str] = []
+    else:
+        namespaces = [*_ROOT_NAMESPACES, "--unshare-cgroup-try", *_ROOT_CAPS]
+        drop = _setpriv(uid)
+    return [
+        # The private /tmp comes first: binds below it (a venv or a clone in
+        # /tmp) are then mounted on top of it instead of being hidden by it.
+        "bwrap",
+        *namespaces,
+        "--die-with-parent",
+        "--new-session",
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.disk_bytes),
+        "--tmpfs",
+        "/tmp",
+        *binds,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/tmp",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--setenv",
+        "PYTHONHASHSEED",
+        "0",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+        "--setenv",
+        "MPLBACKEND",
+        "Agg",
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        *drop,
+        python,
+        "-I",
+        str(package / "grading" / "runner.py"),
+    ]
+
+
+def _reachable(path: str | Path) -> bool:
+    """Whether any user may reach and read ``path`` (every parent searchable)."""
+    path = Path(path).resolve()
+    for folder in [*path.parents, path]:
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            return False
+        if not mode & 0o001 or (folder == path and not mode & 0o004):
+            return False
+    return True
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+#: A root grader's sandbox: namespaces of its own, but no user namespace (the
+#: submission runs under a user id of its own, set by setpriv).
+_ROOT_NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
+#: Every capability dropped but the two that setpriv needs to change user.
+_ROOT_CAPS = ("--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
+
+
+def _setpriv(uid: int) -> list[str]:
+    """The command prefix that drops to user and group ``uid``, with no
+    supplementary groups and no inheritable capabilities."""
+    return [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
+    ]
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """Whether bubblewrap is installed and may create the namespaces it needs
+    (as a sandbox user id when the grader is root)."""
+    if shutil.which("bwrap") is None:
+        return False
+    if _is_root():
+        command = [
+            "bwrap",
+            *_ROOT_NAMESPACES,
+            *_ROOT_CAPS,
+            *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"),
+            *_setpriv(UID_RANGE[0]),
+            "true",
+        ]
+    else:
+        command = ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
+    try:
+        probe = subprocess.run(command, capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+def isolation() -> str:
+    """The isolation this machine gives: ``"bubblewrap"`` or ``"reduced isolation"``."""
+    forced = os.environ.get("SGDLAB_SANDBOX", "").strip().lower()
+    if forced == "rlimits":
+        return REDUCED
+    if forced == "bwrap":
+        if not bwrap_works():
+            raise RuntimeError("SGDLAB_SANDBOX=bwrap but bubblewrap cannot run here")
+        return BWRAP
+    if forced:
+        raise ValueError(f"SGDLAB_SANDBOX must be 'bwrap' or 'rlimits', got {forced!r}")
+    return BWRAP if bwrap_works() else REDUCED
+
+
+def privilege_note(mode: str) -> str:
+    """A warning for a weak setting, or ``""``."""
+    if mode == REDUCED and not _is_root():
+        return (
+            "reduced isolation without root: submissions run under your own user id, "
+            "so they could signal your processes and read your files; run the grader "
+            "as root (e.g. with sudo): each submission then gets a user id of its own"
+        )
+    return ""
+
+
+@functools.cache
+def _python_for_others() -> tuple[str, list[int], list[str]]:
+    """How a sandbox user id starts this Python with reduced isolation.
+
+    If the installation sits where other users cannot reach it (pyenv under
+    ``/root``), the child gets an open descriptor of the installation's folder
+    and starts ``/proc/self/fd/N/bin/python``: it can read the installation,
+    and only that, without any parent folder becoming readable. The
+    environment's site-packages are added by the runner.
+    """
+    real = Path(sys.executable).resolve()
+    base = Path(sys.base_prefix).resolve()
+    sites = [p for p in sysconfig_paths() if _reachable(p)]
+    if _reachable(real) and _reachable(base):
+        return str(real), [], sites
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    os.set_inheritable(fd, True)
+    return f"/proc/self/fd/{fd}/{real.relative_to(base)}", [fd], sites
+
+
+def sysconfig_paths() -> list[str]:
+    """The environment's site-packages (a venv's included)."""
+    import sysconfig
+
+    return sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
