@@ -434,9 +434,9 @@ def reader_cells(text: str, chapter: str, path: Path, book: Book) -> list:
                 continue
             if _SOLUTION_START.fullmatch(piece):
                 in_solution = True
-                markdown.append(f"*Solution of exercise {convert.exercises}, folded: "
-                                "click the bar at the left of a folded cell to unfold "
-                                "it.*\n")  # fmt: skip
+                markdown.append(f"*Solution of exercise {convert.exercises}, folded: open "
+                                "the text below; click a folded cell's bar to unfold "
+                                "its code.*\n")  # fmt: skip
                 continue
             if _SOLUTION_END.fullmatch(piece):
                 in_solution = False
