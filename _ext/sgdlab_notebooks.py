@@ -27,7 +27,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sgdlab.grading.exercises import BANK_FILE, CHAPTERS, GRADED, OPTIONS, bank_text, book_dir
+from sgdlab.grading.exercises import (
+    BANK_FILE,
+    CHAPTERS,
+    GRADED,
+    OPTIONS,
+    bank_text,
+    book_dir,
+)
 from sgdlab.grading.notebooks import strip_graded_solutions, write_all
 
 #: Where ``.binder/postBuild`` writes the reader notebooks, relative to the
@@ -96,7 +103,9 @@ def _graded_directive():
             try:
                 cases = yaml.safe_load("\n".join(self.content)) or []
             except yaml.YAMLError as err:
-                raise self.error(f"graded {ex_id}: the cases are not valid YAML: {err}") from None
+                raise self.error(
+                    f"graded {ex_id}: the cases are not valid YAML: {err}"
+                ) from None
             para = nodes.paragraph(classes=["sgdlab-graded"])
             para += nodes.strong(text=f"Graded, {points:g} points. ")
             para += nodes.Text(f"{len(cases)} public cases; in your notebook, ")
@@ -119,13 +128,18 @@ def setup(app):
 
     def generate(app):
         book = Path(app.srcdir) / "book"
-        write_all(Path(app.srcdir) / "_build" / "notebooks", book,
-                  class_edition=class_edition(app))  # fmt: skip
+        write_all(
+            Path(app.srcdir) / "_build" / "notebooks",
+            book,
+            class_edition=class_edition(app),
+        )
         if book.resolve() == book_dir().resolve() and (
             not BANK_FILE.is_file() or BANK_FILE.read_text() != bank_text(book)
         ):
-            logger.warning("sgdlab/grading/bank.json does not match the graded exercises of "
-                           "the chapters: run `sgdlab exercises --update`")  # fmt: skip
+            logger.warning(
+                "sgdlab/grading/bank.json does not match the graded exercises of "
+                "the chapters: run `sgdlab exercises --update`"
+            )
 
     def source_read(app, docname, source):
         if class_edition(app) and GRADED.search(source[0]):

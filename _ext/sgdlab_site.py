@@ -2,7 +2,7 @@
 
 Enabled in ``_config.yml`` under ``sphinx: local_extensions``. It lives outside
 ``code/`` on purpose: it changes how pages are delivered, never what a chapter
-computes, so editing it must not clear the execution cache (``sgdlab.sphinxext``
+computes, so editing it must not clear the execution cache (``_ext/sgdlab_cache.py``
 watches ``code/`` and ``data/``).
 
 What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
@@ -53,8 +53,6 @@ What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
 6. **No deprecated ARIA role.** docutils marks each bibliography entry
    ``role="doc-biblioentry"``, which ARIA 1.3 deprecates (axe flags it); it
    is dropped.
-7. **Binder links to notebooks.** Launch links open ``<chapter>.ipynb``, which
-   Binder's postBuild writes from the chapter (see ``.binder/make_notebooks.py``).
 """
 
 from __future__ import annotations
@@ -654,7 +652,6 @@ class HeadRewriter:
         text = text[:start] + head + text[end:]
         text = extract_inline_images(text, page, self.outdir)
         text = _size_images(text, page, self.outdir)
-        text = binder_notebook_links(text)
         # ARIA 1.3 deprecates the role doc-biblioentry (axe: aria-deprecated-role);
         # the entries stay in their citation list, with their ids and labels.
         text = text.replace(' role="doc-biblioentry"', "")
@@ -842,23 +839,6 @@ def extract_inline_images(text: str, page: Path, outdir: Path) -> str:
         return f'<img{before} src="{root}_images/{name}"{after}{lazy}>'
 
     return _DATA_IMG.sub(extract, text)
-
-
-# --- 6. Binder opens the chapter as a notebook -----------------------------------------------
-
-_BINDER_MD = re.compile(
-    r'(https://mybinder\.org/v2/gh/[^"?]+\?urlpath=lab/tree/[^"]+?)\.md"'
-)
-
-
-def binder_notebook_links(text: str) -> str:
-    """Launch links to ``<chapter>.md`` -> ``<chapter>.ipynb``.
-
-    Binder's postBuild (``.binder/make_notebooks.py``) writes each chapter as a
-    notebook beside its Markdown source, so JupyterLab opens a notebook without
-    making every Markdown file (README, intro) open as one.
-    """
-    return _BINDER_MD.sub(r'\1.ipynb"', text)
 
 
 def _rewrite_pages(app: Sphinx, exception) -> None:

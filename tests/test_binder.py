@@ -35,8 +35,11 @@ BIN = Path(sys.executable).parent
 TOKEN = "sgdlab-test"
 #: MyST that must never reach the reader: roles, directives, labels.
 MYST = re.compile(r"\{[\w:-]+\}`|^:{3,}|^`{3,}\{|^\([\w:.-]+\)=|\x00", re.M)
-SELECTED = [c.strip() for c in os.environ.get("SGDLAB_BINDER_CHAPTERS", "").split(",")
-            if c.strip()] or list(CHAPTERS)  # fmt: skip
+SELECTED = [
+    c.strip()
+    for c in os.environ.get("SGDLAB_BINDER_CHAPTERS", "").split(",")
+    if c.strip()
+] or list(CHAPTERS)
 
 
 def _site_extension():
@@ -55,8 +58,10 @@ def launch_url(chapter: str) -> str:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].rstrip("/").split("github.com/")[1]
     branch = config["repository"]["branch"]
-    theme = (f"{config['launch_buttons']['binderhub_url']}/v2/gh/{repo}/{branch}"
-             f"?urlpath=lab/tree/book/{chapter}.md")  # fmt: skip
+    theme = (
+        f"{config['launch_buttons']['binderhub_url']}/v2/gh/{repo}/{branch}"
+        f"?urlpath=lab/tree/book/{chapter}.md"
+    )
     context = {
         "header_buttons": [{"label": "launch-buttons", "buttons": [{"url": theme}]}]
     }
@@ -72,8 +77,9 @@ def test_launch_urls_name_the_reader_notebooks_postbuild_writes():
     ext = _site_extension()
     post_build = (ROOT / ".binder" / "postBuild").read_text()
     assert f"--out {ext.READER_DIR} --reader" in post_build
-    ignored = subprocess.run(["git", "check-ignore", "-q", f"{ext.READER_DIR}/x.ipynb"],
-                             cwd=ROOT).returncode  # fmt: skip
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", f"{ext.READER_DIR}/x.ipynb"], cwd=ROOT
+    ).returncode
     assert ignored == 0, f"git must ignore {ext.READER_DIR}/"
     for chapter in CHAPTERS:
         url = launch_url(chapter)
@@ -126,8 +132,13 @@ def test_reader_notebook_structure_without_running():
 # A real JupyterLab with Binder's settings
 # --------------------------------------------------------------------------
 def _copy_repository(target: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in filter(None, files.split("\0")):
         source = ROOT / name
         if source.is_file():
@@ -142,8 +153,13 @@ def _copy_repository(target: Path) -> None:
 
 
 def _status(repo: Path) -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -162,22 +178,46 @@ def binder(tmp_path_factory):
     _copy_repository(repo)
     # JupyterLab's application directory, as in the image: its files, but a
     # settings folder of its own, which postBuild fills.
-    installed = Path(subprocess.run([str(BIN / "jupyter-lab"), "path"], capture_output=True,
-                                    text=True, check=True).stdout.split("Application directory:")[1]
-                     .split("\n")[0].strip())  # fmt: skip
+    installed = Path(
+        subprocess.run(
+            [str(BIN / "jupyter-lab"), "path"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.split("Application directory:")[1]
+        .split("\n")[0]
+        .strip()
+    )
     for entry in installed.iterdir():
         if entry.name != "settings":
             (app / entry.name).symlink_to(entry)
-    env = {**os.environ, "HOME": str(home), "JUPYTERLAB_DIR": str(app),
-           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}  # fmt: skip
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTERLAB_DIR": str(app),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "OMP_NUM_THREADS": "1",
+    }
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
         env.pop(name, None)
     if SELECTED != list(CHAPTERS):
         env["SGDLAB_READER_CHAPTERS"] = ",".join(SELECTED)
     started = time.monotonic()
-    build = subprocess.run(["bash", ".binder/postBuild"], cwd=repo, env=env, capture_output=True,
-                           text=True, timeout=3000)  # fmt: skip
+    build = subprocess.run(
+        ["bash", ".binder/postBuild"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     post_build_s = time.monotonic() - started
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     print(f"\npostBuild: {post_build_s:.0f} s for {len(SELECTED)} chapter(s)")
@@ -186,12 +226,21 @@ def binder(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     lab = subprocess.Popen(
-        [str(BIN / "jupyter-lab"), "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={repo}",
-         "--LabApp.expose_app_in_browser=True",
-         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "lab.log").open("w"),
-    )  # fmt: skip
+        [
+            str(BIN / "jupyter-lab"),
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={repo}",
+            "--LabApp.expose_app_in_browser=True",
+            *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+        ],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "lab.log").open("w"),
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -225,8 +274,10 @@ def _open(binder, urlpath: str):
     page = context.new_page()
     # reset: a fresh workspace, as a new Binder session has (not the last test's tabs).
     page.goto(f"{binder['base']}/{urlpath}?reset&token={TOKEN}", timeout=120_000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget",
-                           timeout=120_000)  # fmt: skip
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget",
+        timeout=120_000,
+    )
     return context, page
 
 
@@ -372,9 +423,11 @@ def test_other_pages_open_as_markdown_and_nothing_changed(binder):
     for path in ("README.md", "book/intro.md", "book/grading.md"):
         context, page = _open(binder, f"lab/tree/{path}")
         try:
-            page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+            page.wait_for_function(
+                """() => { const w = window.jupyterapp.shell.currentWidget;
                 return w && w.node.querySelector('.jp-RenderedMarkdown h1'); }""",
-                                   timeout=60_000)  # fmt: skip
+                timeout=60_000,
+            )
             kind = page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
                 return [w.content.node.className, w.context.path]; }""")
             assert "jp-MarkdownViewer" in kind[0] and kind[1] == path, kind

@@ -63,11 +63,15 @@ def student_stub(source: str, function: str) -> str:
             out.extend(lines[node.lineno - 1 : node.end_lineno])
         elif isinstance(node, ast.FunctionDef) and node.name == function:
             body = node.body
-            has_doc = isinstance(body[0], ast.Expr) and isinstance(
-                getattr(body[0], "value", None), ast.Constant
-            ) and isinstance(body[0].value.value, str)  # fmt: skip
+            has_doc = (
+                isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+                and isinstance(body[0].value.value, str)
+            )
             keep_to = body[0].end_lineno if has_doc else body[0].lineno - 1
-            start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+            start = (
+                node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            ) - 1
             if out:
                 out.append("\n\n")
             out.extend(lines[start:keep_to])
@@ -88,21 +92,31 @@ def make_notebooks(chapter: str, book: str | os.PathLike | None = None):
     result = []
     for kind in ("student", "instructor"):
         nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}  # fmt: skip
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.metadata["sgdlab"] = {"chapter": chapter, "kind": kind}
         what = (
             "Write each function where it says so; keep its name and arguments."
             if kind == "student"
             else "It holds the solutions and must score full marks."
         )
-        nb.cells.append(nbformat.v4.new_markdown_cell(
-            f"# {_title(text)}: graded exercises\n\n"
-            + INTRO.format(kind=kind.capitalize(), title=_title(text), what=what)))  # fmt: skip
+        nb.cells.append(
+            nbformat.v4.new_markdown_cell(
+                f"# {_title(text)}: graded exercises\n\n"
+                + INTRO.format(kind=kind.capitalize(), title=_title(text), what=what)
+            )
+        )
         nb.cells.append(nbformat.v4.new_code_cell("from sgdlab.grading import check"))
         for exercise in exercises:
             statement, solution, checking = exercise_parts(text, exercise)
-            code = solution if kind == "instructor" else student_stub(solution, exercise.function)
+            code = (
+                solution
+                if kind == "instructor"
+                else student_stub(solution, exercise.function)
+            )
             heading = f"## Exercise `{exercise.id}` ({exercise.points:g} points)"
             nb.cells.append(nbformat.v4.new_markdown_cell(f"{heading}\n\n{statement}"))
             nb.cells.append(nbformat.v4.new_code_cell(code.rstrip("\n")))
@@ -116,9 +130,14 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
-              class_edition: bool = False, reader: bool = False,
-              chapters: list[str] | None = None) -> list[Path]:  # fmt: skip
+def write_all(
+    out: str | os.PathLike,
+    book: str | os.PathLike | None = None,
+    *,
+    class_edition: bool = False,
+    reader: bool = False,
+    chapters: list[str] | None = None,
+) -> list[Path]:
     """Write ``<chapter>-student.ipynb`` and ``<chapter>-instructor.ipynb`` for every
     chapter with graded exercises; return the paths. In the class edition the
     instructor notebook is a notice that the solutions are withheld.
@@ -131,8 +150,10 @@ def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
     out.mkdir(parents=True, exist_ok=True)
     unknown = sorted(set(chapters or ()) - set(CHAPTERS))
     if unknown:
-        raise ValueError(f"no chapter named {', '.join(unknown)}; the chapters are "
-                         f"{', '.join(CHAPTERS)}")  # fmt: skip
+        raise ValueError(
+            f"no chapter named {', '.join(unknown)}; the chapters are "
+            f"{', '.join(CHAPTERS)}"
+        )
     written = []
     for chapter in CHAPTERS:
         if chapters is not None and chapter not in chapters:
@@ -143,9 +164,17 @@ def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
             from .reader import reader_notebook
 
             path = out / f"{chapter}.ipynb"
-            _write(path, nbformat.writes(reader_notebook(
-                chapter, Path(book or book_dir()), class_edition=class_edition,
-                fallback=True)))  # fmt: skip
+            _write(
+                path,
+                nbformat.writes(
+                    reader_notebook(
+                        chapter,
+                        Path(book or book_dir()),
+                        class_edition=class_edition,
+                        fallback=True,
+                    )
+                ),
+            )
             written.append(path)
         if not read_chapter(chapter, book):
             continue
@@ -154,7 +183,9 @@ def write_all(out: str | os.PathLike, book: str | os.PathLike | None = None, *,
             title = _title((Path(book or book_dir()) / f"{chapter}.md").read_text())
             teacher = nbformat.v4.new_notebook()
             teacher.metadata["sgdlab"] = {"chapter": chapter, "kind": "withheld"}
-            teacher.cells.append(nbformat.v4.new_markdown_cell(WITHHELD.format(title=title)))
+            teacher.cells.append(
+                nbformat.v4.new_markdown_cell(WITHHELD.format(title=title))
+            )
         for kind, nb in (("student", student), ("instructor", teacher)):
             path = out / f"{chapter}-{kind}.ipynb"
             _write(path, nbformat.writes(nb))
@@ -173,10 +204,20 @@ def strip_graded_solutions(text: str) -> str:
         if not labels:
             continue
         label = re.escape(labels[-1])
-        text = re.sub(rf"\n:::\{{solution-start\}} {label}\n.*?\n:::\{{solution-end\}}\n:::\n",
-                      "\n", text, flags=re.S)  # fmt: skip
+        text = re.sub(
+            rf"\n:::\{{solution-start\}} {label}\n.*?\n:::\{{solution-end\}}\n:::\n",
+            "\n",
+            text,
+            flags=re.S,
+        )
     return text
 
 
-__all__ = ["Exercise", "chapter_exercises", "make_notebooks", "strip_graded_solutions",
-           "student_stub", "write_all"]  # fmt: skip
+__all__ = [
+    "Exercise",
+    "chapter_exercises",
+    "make_notebooks",
+    "strip_graded_solutions",
+    "student_stub",
+    "write_all",
+]

@@ -57,9 +57,16 @@ _SOLUTION_START = re.compile(
     r"^:{3,}\{solution-start\}[^\n]*\n(?::[^\n]*\n)*:{3,}[ \t]*$\n?", re.M
 )
 _SOLUTION_END = re.compile(r"^:{3,}\{solution-end\}[^\n]*\n:{3,}[ \t]*$\n?", re.M)
-_PRF_NAMES = {"theorem": "Theorem", "lemma": "Lemma", "proposition": "Proposition",
-              "remark": "Remark", "definition": "Definition", "corollary": "Corollary",
-              "example": "Example", "algorithm": "Algorithm"}  # fmt: skip
+_PRF_NAMES = {
+    "theorem": "Theorem",
+    "lemma": "Lemma",
+    "proposition": "Proposition",
+    "remark": "Remark",
+    "definition": "Definition",
+    "corollary": "Corollary",
+    "example": "Example",
+    "algorithm": "Algorithm",
+}
 
 
 # --------------------------------------------------------------------------
@@ -94,8 +101,10 @@ def show(name: str):
     from IPython.display import display
 
     if name not in _GLUED:
-        raise KeyError(f"nothing was glued under {name!r}: run the cells above first "
-                       "(Run > Run All Cells)")  # fmt: skip
+        raise KeyError(
+            f"nothing was glued under {name!r}: run the cells above first "
+            "(Run > Run All Cells)"
+        )
     display(_GLUED[name])
 
 
@@ -177,8 +186,9 @@ class Book:
             if label:
                 shown = _PRF_NAMES.get(kind, kind.capitalize())
                 self.targets[label.group(1)] = (doc, f"{shown} {counts[kind]}", "")
-        for k, match in enumerate(re.finditer(r"^:{3,}\{exercise-start\}[^\n]*\n:label: (\S+)",
-                                              text, re.M), 1):  # fmt: skip
+        for k, match in enumerate(
+            re.finditer(r"^:{3,}\{exercise-start\}[^\n]*\n:label: (\S+)", text, re.M), 1
+        ):
             self.targets[match.group(1)] = (doc, f"Exercise {k}", "")
 
     def _bibliography(self) -> dict[str, tuple[str, str]]:
@@ -316,8 +326,10 @@ class _Converter:
             if missing:
                 raise ValueError(f"{self.chapter}: no bibliography entry for {missing}")
             if role == "cite:t":
-                return "; ".join(f"{self.book.citations[k][0]} ({self.book.citations[k][1]})"
-                                 for k in keys)  # fmt: skip
+                return "; ".join(
+                    f"{self.book.citations[k][0]} ({self.book.citations[k][1]})"
+                    for k in keys
+                )
             return "(" + "; ".join(" ".join(self.book.citations[k]) for k in keys) + ")"
         if role in ("math",):
             return f"${content}$"
@@ -340,9 +352,11 @@ class _Converter:
 
             cases = yaml.safe_load(content) or []
             function = options.get("function", "f")
-            return (f"**Graded, {float(options.get('points', 1)):g} points.** {len(cases)} "
-                    f"public cases; in your notebook, `check(\"{arg}\", {function})` runs "
-                    "them.\n")  # fmt: skip
+            return (
+                f"**Graded, {float(options.get('points', 1)):g} points.** {len(cases)} "
+                f'public cases; in your notebook, `check("{arg}", {function})` runs '
+                "them.\n"
+            )
         if name == "glue:figure":
             self.figures += 1
             number = self.book.chapters.index(self.chapter) + 1
@@ -375,8 +389,9 @@ class _Converter:
         ):
             title = self.convert(arg) if name == "admonition" else name.capitalize()
             return _quote(f"**{title}**\n\n{self.convert(content)}") + "\n"
-        raise ValueError(f"{self.chapter}: the reader notebook cannot show the directive "
-                         f"{{{name}}}")  # fmt: skip
+        raise ValueError(
+            f"{self.chapter}: the reader notebook cannot show the directive {{{name}}}"
+        )
 
     def convert(self, text: str) -> str:
         text = _LABEL_LINE.sub("", text)
@@ -426,17 +441,22 @@ def reader_cells(text: str, chapter: str, path: Path, book: Book) -> list:
         if cell.cell_type != "markdown":
             continue
         # Split at the solutions' start and end markers: what lies between is folded.
-        pieces = re.split(f"({_SOLUTION_START.pattern}|{_SOLUTION_END.pattern})",
-                          cell.source, flags=re.M)  # fmt: skip
+        pieces = re.split(
+            f"({_SOLUTION_START.pattern}|{_SOLUTION_END.pattern})",
+            cell.source,
+            flags=re.M,
+        )
         markdown: list[str] = []
         for piece in pieces:
             if piece is None:
                 continue
             if _SOLUTION_START.fullmatch(piece):
                 in_solution = True
-                markdown.append(f"*Solution of exercise {convert.exercises}, folded: open "
-                                "the text below; click a folded cell's bar to unfold "
-                                "its code.*\n")  # fmt: skip
+                markdown.append(
+                    f"*Solution of exercise {convert.exercises}, folded: open "
+                    "the text below; click a folded cell's bar to unfold "
+                    "its code.*\n"
+                )
                 continue
             if _SOLUTION_END.fullmatch(piece):
                 in_solution = False
@@ -445,8 +465,10 @@ def reader_cells(text: str, chapter: str, path: Path, book: Book) -> list:
             if not converted.strip():
                 continue
             if in_solution:
-                converted = ("<details><summary>Solution (text)</summary>\n\n"
-                             f"{converted}\n\n</details>")  # fmt: skip
+                converted = (
+                    "<details><summary>Solution (text)</summary>\n\n"
+                    f"{converted}\n\n</details>"
+                )
             markdown.append(converted)
         # A figure splits the cell: the text before, a cell that shows it, its caption.
         for block in re.split(r"(\x00figure:[^\x00]+\x00)", "\n\n".join(markdown)):
@@ -469,8 +491,11 @@ def glued_values(notebook) -> dict[str, dict]:
             meta = output.get("metadata", {}).get("scrapbook")
             if output.get("output_type") == "display_data" and meta:
                 prefix = meta.get("mime_prefix", "application/papermill.record/")
-                values[meta["name"]] = {k[len(prefix):]: v for k, v in output["data"].items()
-                                        if k.startswith(prefix)}  # fmt: skip
+                values[meta["name"]] = {
+                    k[len(prefix) :]: v
+                    for k, v in output["data"].items()
+                    if k.startswith(prefix)
+                }
     return values
 
 
@@ -505,9 +530,15 @@ def fill_glue(notebook, values: dict[str, dict], chapter: str) -> None:
             )
 
 
-def reader_notebook(chapter: str, book: str | Path, *, class_edition: bool = False,
-                    execute: bool = True, timeout: int = 900,
-                    fallback: bool = False):  # fmt: skip
+def reader_notebook(
+    chapter: str,
+    book: str | Path,
+    *,
+    class_edition: bool = False,
+    execute: bool = True,
+    timeout: int = 900,
+    fallback: bool = False,
+):
     """The reader notebook of ``chapter`` (an nbformat notebook).
 
     With ``execute`` (the default) it is run once, in ``book`` as the build
@@ -542,8 +573,12 @@ def reader_notebook(chapter: str, book: str | Path, *, class_edition: bool = Fal
 
     run = copy.deepcopy(nb)
     try:
-        nbclient.NotebookClient(run, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(book)}}).execute()  # fmt: skip
+        nbclient.NotebookClient(
+            run,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(book)}},
+        ).execute()
     except CellExecutionError as err:
         if not fallback:
             raise
@@ -553,12 +588,17 @@ def reader_notebook(chapter: str, book: str | Path, *, class_edition: bool = Fal
         first = message.splitlines()[-1][:300] if message else "an error"
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = _PLACEHOLDER_RE.sub("(computed when you run the cells)",
-                                                  cell.source)  # fmt: skip
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-            "**This notebook was not run when it was written** "
-            f"(the run stopped with: `{first}`). Run > Run All Cells computes "
-            "its numbers, figures and players."))  # fmt: skip
+                cell.source = _PLACEHOLDER_RE.sub(
+                    "(computed when you run the cells)", cell.source
+                )
+        nb.cells.insert(
+            0,
+            nbformat.v4.new_markdown_cell(
+                "**This notebook was not run when it was written** "
+                f"(the run stopped with: `{first}`). Run > Run All Cells computes "
+                "its numbers, figures and players."
+            ),
+        )
         return nb
     fill_glue(run, glued_values(run), chapter)
     run.metadata["kernelspec"] = dict(KERNELSPEC)
