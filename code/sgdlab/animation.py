@@ -92,7 +92,7 @@ def _frame_steps(steps: int, frames: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
 
 
-def _draw_static(
+def draw_static(
     data: LineData,
     items: list[tuple[str, Path]],
     zoom: float | None,
@@ -206,7 +206,7 @@ def animate_descent(
     interval_ms = check_positive_int(interval_ms, "interval_ms")
     steps = max(p.steps for _, p in items)
     frame_steps = _frame_steps(steps, frames)
-    fig, axes = _draw_static(data, items, zoom, window)
+    fig, axes = draw_static(data, items, zoom, window)
     spec = {
         "frames": frame_steps.tolist(),
         "interval": interval_ms,
@@ -235,7 +235,7 @@ def final_frame(
 ) -> Figure:
     """The last frame of :func:`animate_descent` as an ordinary figure (chapter 4)."""
     items = _check_runs(runs)
-    fig, axes = _draw_static(data, items, zoom, window)
+    fig, axes = draw_static(data, items, zoom, window)
     xs = np.array([-1.05, 1.05])
     for i, (_, path) in enumerate(items):
         color = COLORS[i % len(COLORS)]

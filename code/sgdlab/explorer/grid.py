@@ -44,7 +44,9 @@ class Explorer:
         return f"<Explorer: {len(self.records)} runs; {self.nbytes / 1e3:.0f} kB>"
 
 
-def _check_grid(values, name: str, *, positive: bool = True) -> tuple:
+def check_grid(values, name: str, *, positive: bool = True) -> tuple:
+    """``values`` as a tuple of at least 2 distinct finite numbers (positive
+    unless ``positive=False``), or a ValueError that names ``name``."""
     values = tuple(values)
     if len(values) < 2 or len(set(values)) != len(values):
         raise ValueError(f"{name} must list at least 2 distinct values, got {values!r}")
@@ -53,7 +55,8 @@ def _check_grid(values, name: str, *, positive: bool = True) -> tuple:
             isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
         )
         if not ok or (positive and v <= 0):
-            raise ValueError(f"{name} must hold positive finite numbers, got {v!r}")
+            kind = "positive finite" if positive else "finite"
+            raise ValueError(f"{name} must hold {kind} numbers, got {v!r}")
     if list(values) != sorted(values):
         raise ValueError(f"{name} must be in increasing order, got {values!r}")
     return values
@@ -63,7 +66,7 @@ def _check_grid(values, name: str, *, positive: bool = True) -> tuple:
 DRAW_CLIP = 1e4
 
 
-def _compact(values, digits: int) -> list[float]:
+def compact(values, digits: int) -> list[float]:
     """Values rounded to ``digits`` significant digits for drawing, clipped to
     ±DRAW_CLIP (JSON has no inf or nan; a diverged run leaves the panels anyway)."""
     v = np.clip(
@@ -76,7 +79,7 @@ def _compact(values, digits: int) -> list[float]:
     return [float(f"{x:.{digits}g}") for x in v]
 
 
-def _exact(values) -> list:
+def exact_values(values) -> list:
     """Full-precision floats for JSON; ``None`` where not finite."""
     return [float(v) if np.isfinite(v) else None for v in np.ravel(values)]
 
@@ -184,11 +187,13 @@ def small_multiples(
     )
 
 
-def _fmt(value: float) -> str:
+def short_number(value: float) -> str:
+    """Three significant digits, or "overflow" for a run that left the floats."""
     return "overflow" if not np.isfinite(value) else f"{value:.3g}"
 
 
-def _product(*grids):
+def indexed_product(*grids):
+    """Every combination of three grids, each value with its index."""
     for i, a in enumerate(grids[0]):
         for j, b in enumerate(grids[1]):
             for k, c in enumerate(grids[2]):

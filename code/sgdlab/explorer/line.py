@@ -8,18 +8,18 @@ import numpy as np
 
 from .. import regression
 from .._checks import check_batch_size, check_positive_int
-from ..animation import PARAM_WINDOW, _draw_static
+from ..animation import PARAM_WINDOW, draw_static
 from ..metrics import first_reached
 from ..player import Control, explorer_player
 from ..plotting.style import COLORS
 from .grid import (
     Explorer,
-    _check_grid,
-    _compact,
-    _exact,
-    _fmt,
-    _product,
+    check_grid,
+    compact,
+    exact_values,
+    indexed_product,
     rerun,
+    short_number,
     small_multiples,
 )
 
@@ -49,8 +49,8 @@ def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None
     reached = first_reached(path.losses, target)
     diverged = not np.isfinite(final) or final > start
     record.update(
-        stats={"final": _fmt(final), "reached": reached, "diverged": diverged},
-        exact=_exact([*path.thetas[-1], final]),
+        stats={"final": short_number(final), "reached": reached, "diverged": diverged},
+        exact=exact_values([*path.thetas[-1], final]),
     )
     side = "above" if record["lr"] > limit else "below"
     where = (
@@ -70,7 +70,7 @@ def _line_stats(record: dict, path, target: float, limit: float, n: int) -> None
     )
     record["summary"] = (
         f"Learning rate {record['lr']} ({side} 2/λ_max = {limit:.3f}), batch "
-        f"size {record['batch_size']}, {order}: final MSE {_fmt(final)} after "
+        f"size {record['batch_size']}, {order}: final MSE {short_number(final)} after "
         f"{path.steps} steps; {where} {fate}."
     )
 
@@ -81,7 +81,7 @@ def _line_runs(line, data, theta0, steps, grid, target, limit):
     run shown) and the index of each distinct run."""
     lrs, batch_sizes, seeds = grid
     records, results, views, index = [], [], {}, {}
-    for (i, lr), (j, b), (k, seed) in _product(lrs, batch_sizes, seeds):
+    for (i, lr), (j, b), (k, seed) in indexed_product(lrs, batch_sizes, seeds):
         key = (lr, b, seed if b != line.n else seeds[0])
         if key not in index:
             record = _line_record(lr, b, key[2], data, theta0, steps, line.n)
@@ -90,8 +90,8 @@ def _line_runs(line, data, theta0, steps, grid, target, limit):
             record.update(
                 color=COLORS[0],
                 steps=path.steps,
-                theta=_compact(path.thetas, 4),
-                loss=_compact(path.losses, 3),
+                theta=compact(path.thetas, 4),
+                loss=compact(path.losses, 3),
             )
             index[key] = len(records)
             records.append(record)
@@ -140,17 +140,17 @@ def line_explorer(
     full-batch stability limit. ``target`` is the MSE whose first reaching is
     reported (:func:`sgdlab.metrics.first_reached`).
     """
-    lrs, seeds = _check_grid(lrs, "lrs"), _check_grid(seeds, "seeds", positive=False)
+    lrs, seeds = check_grid(lrs, "lrs"), check_grid(seeds, "seeds", positive=False)
     steps = check_positive_int(steps, "steps")
     line = regression.make_line_data(**data)
     batch_sizes = tuple(
-        check_batch_size(b, line.n) for b in _check_grid(batch_sizes, "batch_sizes")
+        check_batch_size(b, line.n) for b in check_grid(batch_sizes, "batch_sizes")
     )
     limit = 2 / float(np.linalg.eigvalsh(regression.hessian(line)).max())
     records, results, views, index = _line_runs(
         line, data, theta0, steps, (lrs, batch_sizes, seeds), target, limit
     )
-    fig, axes = _draw_static(
+    fig, axes = draw_static(
         line, [("", p) for p in results], None, PARAM_WINDOW, legend=False
     )
     controls = _line_controls(lrs, batch_sizes, seeds, limit)

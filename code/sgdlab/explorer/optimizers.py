@@ -15,12 +15,12 @@ from ..player import Control, explorer_player
 from ..plotting.style import COLORS
 from .grid import (
     Explorer,
-    _check_grid,
-    _compact,
-    _exact,
-    _fmt,
-    _product,
+    check_grid,
+    compact,
+    exact_values,
+    indexed_product,
     rerun,
+    short_number,
     small_multiples,
 )
 
@@ -52,8 +52,12 @@ def _surface_stats(record: dict, run, target: float, minimum: np.ndarray) -> Non
     end_gap = float(np.linalg.norm(run.points[-1] - minimum))
     diverged = not np.isfinite(end_gap) or end_gap > start_gap
     record.update(
-        stats={"final": _fmt(run.final_loss), "reached": reached, "diverged": diverged},
-        exact=_exact([*run.points[-1], run.final_loss]),
+        stats={
+            "final": short_number(run.final_loss),
+            "reached": reached,
+            "diverged": diverged,
+        },
+        exact=exact_values([*run.points[-1], run.final_loss]),
     )
     where = (
         f"never reaches loss {target} in {run.steps} steps"
@@ -67,7 +71,7 @@ def _surface_stats(record: dict, run, target: float, minimum: np.ndarray) -> Non
     )
     record["summary"] = (
         f"{record['label']} at learning rate {record['lr']}: {where}; final "
-        f"loss {_fmt(run.final_loss)}; {fate}."
+        f"loss {short_number(run.final_loss)}; {fate}."
     )
 
 
@@ -92,8 +96,8 @@ def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
                 record.update(
                     color=COLORS[1 + OPTIMIZERS.index(name)],
                     steps=run.steps,
-                    theta=_compact(run.points, 4),
-                    loss=_compact(run.losses, 3),
+                    theta=compact(run.points, 4),
+                    loss=compact(run.losses, 3),
                 )
                 index[(name, lr, beta)] = len(records)
                 records.append(record)
@@ -104,7 +108,7 @@ def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
 def _race_views(lrs, momenta, index) -> dict:
     """``"o,i,k"`` (optimizer in focus, lr, β) to the four runs of that race."""
     views = {}
-    for (o, _), (i, lr), (k, beta) in _product(OPTIMIZERS, lrs, momenta):
+    for (o, _), (i, lr), (k, beta) in indexed_product(OPTIMIZERS, lrs, momenta):
         shown = [
             index[(n, lr, beta if n == "GD + momentum" else None)] for n in OPTIMIZERS
         ]
@@ -146,7 +150,7 @@ def optimizer_explorer(
     gives all four: steps to the loss ``target``, final loss, and whether it
     *diverged*: ended farther from the minimum than it started.
     """
-    lrs, momenta = _check_grid(lrs, "lrs"), _check_grid(momenta, "momenta")
+    lrs, momenta = check_grid(lrs, "lrs"), check_grid(momenta, "momenta")
     if any(b >= 1 for b in momenta):
         raise ValueError(f"momenta must be below 1, got {momenta!r}")
     if not callable(getattr(landscape, surface, None)):
