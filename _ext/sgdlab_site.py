@@ -50,7 +50,11 @@ What it does, and why (Lighthouse's mobile preset: slow 4G, a 4x slower CPU):
    ``height`` attributes, so the browser cannot reserve their space before they
    load and the text below them jumps. Each local SVG or PNG ``<img>`` gets the
    image's intrinsic size (the theme's CSS still scales it to the column).
-6. **No deprecated ARIA role.** docutils marks each bibliography entry
+6. **A chapter laid out as the reader nears it** (on a phone): its sections and
+   formulas are skipped by layout until they come near the screen, and the
+   theme's script no longer forces a layout of every code block on load; see
+   ``sgdlab_lazy.py`` beside this file.
+7. **No deprecated ARIA role.** docutils marks each bibliography entry
    ``role="doc-biblioentry"``, which ARIA 1.3 deprecates (axe flags it); it
    is dropped.
 """
@@ -64,6 +68,7 @@ import struct
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import sgdlab_lazy  # in _ext/, on the path that local_extensions sets
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -530,7 +535,8 @@ class HeadRewriter:
                 if path.suffix in (".html", ".js") and path.name != "fontawesome.js":
                     text = path.read_text(encoding="utf-8", errors="replace")
                     words |= set(re.findall(r"[\w-]+", text))
-            self._words = words
+            # Added to the pages by this rewrite, after the bundle is cut.
+            self._words = words | {sgdlab_lazy.LAZY_CLASS}
         return self._words
 
     def used_icons(self) -> set[str]:
@@ -652,6 +658,7 @@ class HeadRewriter:
         text = text[:start] + head + text[end:]
         text = extract_inline_images(text, page, self.outdir)
         text = _size_images(text, page, self.outdir)
+        text = sgdlab_lazy.lazy_sections(sgdlab_lazy.focusable_code(text))
         # ARIA 1.3 deprecates the role doc-biblioentry (axe: aria-deprecated-role);
         # the entries stay in their citation list, with their ids and labels.
         text = text.replace(' role="doc-biblioentry"', "")
@@ -865,6 +872,7 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
         (outdir / "_static" / MATH_CSS).write_text(css, encoding="utf-8")
         for page, text in zip(pages, texts, strict=True):
             page.write_text(text, encoding="utf-8")
+    sgdlab_lazy.patch_theme_script(outdir)
     rewriter = HeadRewriter(
         outdir, thebe=bool(launch.get("thebe")), extra_css=MATH_CSS if command else None
     )
