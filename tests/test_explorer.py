@@ -423,13 +423,24 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
     assert root.count() == 1
     html = (test_site.HTML / "book" / f"{chapter}.html").read_text()
     block = html[html.index('class="sgdlab-explorer"') :]
-    spec = _spec(block)
+    # the runs are a file, fetched when the explorer nears the screen
+    src = re.search(
+        r'<script class="sgdlab-data" type="application/json" '
+        r'data-src="\.\./(_images/explorer-[0-9a-f]+\.json)"></script>',
+        block,
+    )
+    assert src, block[:2000]
+    spec = json.loads((test_site.HTML / src.group(1)).read_text())
+    assert root.get_attribute("data-run") is None  # not fetched yet: off screen
     # the panels and the static grid are lazy files now, with their alt texts
     static = re.search(r"<noscript>(.*?)</noscript>", block, re.S).group(1)
     assert re.search(
         r'<img src="\.\./_images/inline-[0-9a-f]+\.svg" alt="Small multiples', static
     )
     root.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "el => el.dataset.run !== undefined", arg=root.element_handle()
+    )
     page.evaluate(
         """() => Promise.all(Array.from(document.querySelectorAll('.sgdlab-explorer img'))
                  .map(i => { i.loading = 'eager'; return i.decode(); }))"""

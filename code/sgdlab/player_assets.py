@@ -138,48 +138,68 @@ _ANIMATION_JS = """
 _EXPLORER_JS = """
 (function () {
   var root = document.getElementById("%(id)s");
-  var spec = JSON.parse(root.querySelector("script.sgdlab-data").textContent);
-  var player = window.sgdlabPlayer(root, spec);
-  var controls = spec.params.map(function (p) {
-    return root.querySelector("[data-param='" + p.name + "']");
-  });
-  var summary = root.querySelector(".sgdlab-summary"), rows = root.querySelector("tbody");
-  function cell(row, text) { var td = document.createElement("td"); td.textContent = text;
-                             row.appendChild(td); }
-  function update() {
-    var key = controls.map(function (c, i) {
-      var p = spec.params[i], text = p.labels[+c.value];
-      if (c.type === "range") {
-        c.setAttribute("aria-valuetext", text);
-        root.querySelector("output[for='" + c.id + "']").textContent = text;
-      }
-      return c.value;
-    }).join(",");
-    var view = spec.views[key], focus = view[1], many = view[0].length > 1;
-    var list = view[0].map(function (i, j) {
-      var run = spec.runs[i];
-      return {color: run.color, steps: run.steps, theta: run.theta, loss: run.loss,
-              width: many && j !== focus ? 0.8 : 1.3, opacity: many && j !== focus ? 0.6 : 1};
-    });
-    list.push(list.splice(focus, 1)[0]);  /* the run in focus is drawn on top */
-    player.stop(); player.show(list); player.draw(player.last);
-    var chosen = spec.runs[view[0][focus]];
-    summary.textContent = chosen.summary;
-    root.dataset.run = view[0][focus]; root.dataset.view = view[0].join(" ");
-    if (rows) {
-      rows.textContent = "";
-      view[0].forEach(function (i, j) {
-        var run = spec.runs[i], row = document.createElement("tr");
-        if (j === focus) row.className = "focus";
-        cell(row, run.label); row.firstChild.style.borderLeft = "0.7em solid " + run.color;
-        cell(row, run.stats.reached === null ? "never" : run.stats.reached);
-        cell(row, run.stats.final); cell(row, run.stats.diverged ? "yes" : "no");
-        rows.appendChild(row);
-      });
-    }
+  var data = root.querySelector("script.sgdlab-data");
+  /* In a notebook the runs are inline. On the site they are a file (data-src, see
+     _ext/sgdlab_site.py), fetched when the explorer comes within a screen. */
+  if (!data.dataset.src) { start(JSON.parse(data.textContent)); return; }
+  var loading = false;
+  function load() {
+    if (loading) return;
+    loading = true;
+    fetch(data.dataset.src)
+      .then(function (r) { if (!r.ok) throw new Error(r.status + " " + r.url); return r.json(); })
+      .then(start)
+      .catch(function (e) { root.dataset.error = String(e); console.error(e); });
   }
-  controls.forEach(function (c) { c.addEventListener("input", update);
-                                  c.addEventListener("change", update); });
-  update();
+  if (!("IntersectionObserver" in window)) { load(); return; }
+  var near = new IntersectionObserver(function (entries) {
+    if (entries.some(function (e) { return e.isIntersecting; })) { near.disconnect(); load(); }
+  }, {rootMargin: "100%% 0px"});
+  near.observe(root);
+
+  function start(spec) {
+    var player = window.sgdlabPlayer(root, spec);
+    var controls = spec.params.map(function (p) {
+      return root.querySelector("[data-param='" + p.name + "']");
+    });
+    var summary = root.querySelector(".sgdlab-summary"), rows = root.querySelector("tbody");
+    function cell(row, text) { var td = document.createElement("td"); td.textContent = text;
+                               row.appendChild(td); }
+    function update() {
+      var key = controls.map(function (c, i) {
+        var p = spec.params[i], text = p.labels[+c.value];
+        if (c.type === "range") {
+          c.setAttribute("aria-valuetext", text);
+          root.querySelector("output[for='" + c.id + "']").textContent = text;
+        }
+        return c.value;
+      }).join(",");
+      var view = spec.views[key], focus = view[1], many = view[0].length > 1;
+      var list = view[0].map(function (i, j) {
+        var run = spec.runs[i];
+        return {color: run.color, steps: run.steps, theta: run.theta, loss: run.loss,
+                width: many && j !== focus ? 0.8 : 1.3, opacity: many && j !== focus ? 0.6 : 1};
+      });
+      list.push(list.splice(focus, 1)[0]);  /* the run in focus is drawn on top */
+      player.stop(); player.show(list); player.draw(player.last);
+      var chosen = spec.runs[view[0][focus]];
+      summary.textContent = chosen.summary;
+      root.dataset.run = view[0][focus]; root.dataset.view = view[0].join(" ");
+      if (rows) {
+        rows.textContent = "";
+        view[0].forEach(function (i, j) {
+          var run = spec.runs[i], row = document.createElement("tr");
+          if (j === focus) row.className = "focus";
+          cell(row, run.label); row.firstChild.style.borderLeft = "0.7em solid " + run.color;
+          cell(row, run.stats.reached === null ? "never" : run.stats.reached);
+          cell(row, run.stats.final); cell(row, run.stats.diverged ? "yes" : "no");
+          rows.appendChild(row);
+        });
+      }
+    }
+    controls.forEach(function (c) { c.addEventListener("input", update);
+                                    c.addEventListener("change", update); });
+    update();
+  }
 })();
 """
