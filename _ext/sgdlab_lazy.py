@@ -10,14 +10,15 @@ find-in-page, fragment links and screen readers.
    page fast enough) each section of a chapter has ``content-visibility: auto``
    (``assets/sgdlab.css``): the browser skips its layout and painting until it
    comes near the screen. A skipped section counts as
-   ``contain-intrinsic-size`` tall, which this module sets per section to an
+   ``contain-intrinsic-block-size`` tall, which this module sets per section to an
    *upper bound* of its height, estimated from its text, code lines, images
    and display formulas (:func:`height_bound`). An upper bound, not a guess:
    a section drawn taller than its placeholder would spill over the next ones
    while skipped, and tools that read the geometry (axe's contrast check, run by
    Lighthouse) would find one section's boxes on top of another's text. Once
    drawn, a section keeps its real height (``auto``). ``tests/test_site.py``
-   checks the bound against the real heights at four phone and tablet widths.
+   checks the bound against the real heights at five widths from 320 to 959 px
+   and in dark mode.
 2. **Formulas.** Each formula's SVG and its hidden MathML copy (what screen
    readers read) get ``content-visibility: auto`` too. The SVG's size comes from
    its own ``width`` and ``height``, so skipping its glyphs changes no geometry.
@@ -27,7 +28,8 @@ find-in-page, fragment links and screen readers.
    forces a layout, and with skipped sections, a layout of the section the block
    is in: the whole page again. :func:`patch_theme_script` makes the theme do the
    same for a block only when it comes near the screen (an
-   ``IntersectionObserver``), reads before writes; and every ``<pre>`` starts
+   ``IntersectionObserver``), reads before writes; and every block with a line
+   long enough to scroll in a phone's column, and every scrollable table, starts
    with ``tabindex="0"``, so that one that scrolls can be reached before it has
    been seen.
 """
@@ -42,8 +44,14 @@ from sphinx.errors import ExtensionError
 
 LAZY_CLASS = "sgdlab-lazy"
 
-_SECTION = re.compile(r"<(/?)section\b[^>]*>")
-_PRE = re.compile(r"<pre(?=[\s>])(?![^>]*\btabindex=)")
+# Tags are looked for outside scripts, styles and comments, which are matched whole
+# and passed over (group 1 unset).
+_OPAQUE = r"<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->"
+_SECTION = re.compile(rf"{_OPAQUE}|<(/?)section(?=[\s>])[^>]*>", re.S)
+_PRE = re.compile(
+    rf"{_OPAQUE}|(<pre)(?=[\s>])(?![^>]*\btabindex=)([^>]*>)(.*?</pre>)", re.S
+)
+_TABLE = re.compile(r'<div class="pst-scrollable-table-container"(?![^>]*\btabindex=)')
 _BLOCK = re.compile(r"<(p|li|h\d|div|table|tr|dt|dd|figure|blockquote)\b")
 _HIDDEN = re.compile(r"<(script|style|mjx-assistive-mml)\b.*?</\1>", re.S)
 _FORMULA = re.compile(r"<mjx-container\b.*?</mjx-container>", re.S)
@@ -54,13 +62,21 @@ _HEIGHT = re.compile(r'\bheight="([\d.]+)"')
 
 # The estimate, in CSS px, at the narrowest phone (320 px: about 32 characters
 # of 16 px text a line, lines 27 px apart): every block's margins, a code line,
-# a code block's padding, an image at its full intrinsic height (the column
-# only ever scales it down), 9 px per ex of a display formula. Measured against
-# the real heights of this book's 83 sections at 320, 412 and 1280 px, the
-# largest real/estimate ratio was 1.07 (a short section at 320 px): the bound
-# is 1.5 times the estimate plus 200 px.
+# a code block's padding, 9 px per ex of a display formula, and an image at its
+# full intrinsic height (the column only ever scales a figure down), except the
+# players' panels, which fill their grid cell (``width:100%``): a cell is
+# narrower than 32rem (512 px) below 960 px (``sgdlab.player_assets``), so a
+# panel is at most 512 / width times its intrinsic height. Measured against the
+# real heights of this book's 83 sections at 320, 412 and 1280 px, the largest
+# real/estimate ratio was 1.07 (a short section at 320 px): the bound is 1.5
+# times the estimate plus 200 px. tests/test_site.py checks it at 320 to 959 px,
+# in light and dark mode.
 CHARS_PER_LINE, LINE_PX, CODE_LINE_PX, CODE_BLOCK_PX = 32, 27, 20, 60
-BLOCK_PX, EX_PX, UNSIZED_IMAGE_PX, SAFETY, SLACK_PX = 24, 9, 800, 1.5, 200
+BLOCK_PX, EX_PX, UNSIZED_IMAGE_PX, PANEL_MAX_PX = 24, 9, 800, 512
+SAFETY, SLACK_PX = 1.5, 200
+#: A code line longer than this may scroll sideways in a phone's column.
+CODE_CHARS_320 = 30
+_WIDTH = re.compile(r'\bwidth="([\d.]+)"')
 
 
 def article_sections(text: str) -> list[tuple[int, int]]:
@@ -71,6 +87,8 @@ def article_sections(text: str) -> list[tuple[int, int]]:
         return []
     spans, depth, start = [], 0, 0
     for match in _SECTION.finditer(text, article):
+        if match.group(1) is None:  # a script, style or comment
+            continue
         if match.group(1):
             if depth == 2:
                 spans.append((start, match.end()))
@@ -86,7 +104,7 @@ def article_sections(text: str) -> list[tuple[int, int]]:
 
 def height_bound(section: str) -> int:
     """An upper bound, in CSS px, of the height of the section whose HTML is
-    ``section``, at any width from 320 px up (see the constants above)."""
+    ``section``, on a screen 320 to 959 px wide (see the constants above)."""
     code = re.findall(r"<pre\b.*?</pre>", section, re.S)
     code_lines = sum(
         html.unescape(re.sub(r"<[^>]+>", "", block)).count("\n") + 1 for block in code
@@ -94,8 +112,13 @@ def height_bound(section: str) -> int:
     rest = _HIDDEN.sub("", re.sub(r"<pre\b.*?</pre>", "", section, flags=re.S))
     images = 0.0
     for tag in re.findall(r"<img\b[^>]*>", rest):
-        height = _HEIGHT.search(tag)
-        images += float(height.group(1)) if height else UNSIZED_IMAGE_PX
+        height, width = _HEIGHT.search(tag), _WIDTH.search(tag)
+        if not (height and width):
+            images += UNSIZED_IMAGE_PX
+            continue
+        grows = "width:100%" in tag.replace(" ", "")
+        scale = max(1.0, PANEL_MAX_PX / float(width.group(1))) if grows else 1.0
+        images += scale * float(height.group(1))
     display_ex = sum(float(ex) for ex in _DISPLAY_HEIGHT.findall(rest))
     words = html.unescape(re.sub(r"<[^>]+>", " ", _FORMULA.sub(" xxxxxx ", rest)))
     chars = len(re.sub(r"\s+", " ", words))
@@ -118,9 +141,8 @@ def lazy_sections(text: str) -> str:
         tag = text[start:tag_end]
         if "style=" in tag:  # never written by Sphinx; leave such a section be
             continue
-        size = (
-            f' style="contain-intrinsic-size: auto {height_bound(text[start:end])}px"'
-        )
+        bound = height_bound(text[start:end])
+        size = f' style="contain-intrinsic-block-size: auto {bound}px"'
         if 'class="' in tag:
             tag = tag.replace('class="', f'class="{LAZY_CLASS} ', 1)
         else:
@@ -130,9 +152,25 @@ def lazy_sections(text: str) -> str:
 
 
 def focusable_code(text: str) -> str:
-    """Every ``<pre>`` of the page body starts keyboard-focusable (see 3. above)."""
+    """Code blocks that may scroll sideways on a phone (a line longer than
+    ``CODE_CHARS_320``), and scrollable tables, start keyboard-focusable
+    (see 3. above)."""
+
+    def pre(match: re.Match) -> str:
+        if match.group(1) is None:  # a script, style or comment
+            return match.group(0)
+        code = html.unescape(re.sub(r"<[^>]+>", "", match.group(3)))
+        if max(map(len, code.split("\n"))) <= CODE_CHARS_320:
+            return match.group(0)
+        return '<pre tabindex="0"' + match.group(2) + match.group(3)
+
     body = text.find("<body")
-    return text[:body] + _PRE.sub('<pre tabindex="0"', text[body:])
+    if body < 0:
+        return text
+    head, rest = text[:body], _PRE.sub(pre, text[body:])
+    return head + _TABLE.sub(
+        '<div class="pst-scrollable-table-container" tabindex="0"', rest
+    )
 
 
 # pydata-sphinx-theme 0.17.1's minified updateTabStops callback, and what replaces

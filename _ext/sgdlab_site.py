@@ -861,7 +861,7 @@ def extract_explorer_data(text: str, page: Path, outdir: Path) -> str:
 
     Inline, chapter 4's 128 runs were 315 kB of the page's 580 kB, all to arrive
     before the first paragraph is shown. The explorer's script fetches the file
-    (``data-src``) when the explorer comes within a screen of the viewport.
+    (``data-src``) as the explorer nears the screen.
     """
 
     def extract(match: re.Match) -> str:

@@ -439,8 +439,10 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
     )
     root.scroll_into_view_if_needed()
     page.wait_for_function(
-        "el => el.dataset.run !== undefined", arg=root.element_handle()
+        "el => el.dataset.run !== undefined || el.dataset.error !== undefined",
+        arg=root.element_handle(),
     )
+    assert root.get_attribute("data-error") is None
     page.evaluate(
         """() => Promise.all(Array.from(document.querySelectorAll('.sgdlab-explorer img'))
                  .map(i => { i.loading = 'eager'; return i.decode(); }))"""
@@ -457,4 +459,24 @@ def test_the_built_explorers_survive_the_site_rewrite(browser, site, chapter, pa
         == spec["params"][1 if chapter != "watching-sgd" else 0]["labels"][-1]
     )
     assert not problems, problems
+    page.close()
+
+
+@pytest.mark.book
+def test_an_explorer_without_its_runs_says_so_and_shows_the_grid(browser, site):
+    """The runs' file cannot be fetched (a page opened from disk, a lost
+    connection): the summary says so and the static grid takes the runs' place."""
+    page = browser.new_page()
+    page.route("**/_images/explorer-*.json", lambda route: route.abort())
+    page.goto(site + "book/watching-sgd.html", wait_until="load")
+    root = page.locator(".sgdlab-explorer")
+    root.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "el => el.dataset.error !== undefined", arg=root.element_handle()
+    )
+    assert "could not be loaded" in root.locator(".sgdlab-summary").text_content()
+    grid = root.locator("img[alt^='Small multiples']")
+    assert grid.count() == 1
+    grid.scroll_into_view_if_needed()
+    assert grid.evaluate("i => i.decode().then(() => i.naturalWidth > 0)")
     page.close()

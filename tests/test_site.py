@@ -520,84 +520,118 @@ def test_lighthouse_accessibility_best_practices_and_seo_are_100(site, page):
     assert scores == dict.fromkeys(STABLE_CATEGORIES, 100), (scores, result["failed"])
 
 
-LAZY_WIDTHS = (320, 412, 768, 959)  # phones and tablets: below 960 px
+LAZY_WIDTHS = (320, 412, 540, 768, 959)  # phones and tablets: below 960 px
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+def _section_heights(page) -> list:
+    """[id, drawn height, placeholder height] of each lazy section, all drawn."""
+    page.add_style_tag(
+        content=".sgdlab-lazy { content-visibility: visible !important; }"
+    )
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('section.sgdlab-lazy'), s => [
+            s.id, s.getBoundingClientRect().height,
+            parseFloat(s.style.containIntrinsicBlockSize.match(/([\\d.]+)px/)[1])])"""
+    )
+
+
+@pytest.mark.parametrize("chapter", _toc_pages())
 def test_a_lazy_section_is_never_taller_than_its_placeholder(browser, site, chapter):
     """Below 960 px a chapter's sections are skipped by layout until near the screen
     (content-visibility), counted meanwhile at their placeholder height: an upper
     bound (_ext/sgdlab_lazy.py), else a skipped section's boxes would overlap the
-    next ones' and axe would misread the backgrounds. At each width, every section
-    drawn for real is at most as tall as its placeholder."""
-    for width in LAZY_WIDTHS + (1280,):
-        context = browser.new_context(viewport={"width": width, "height": 800})
+    next ones' and axe would misread the backgrounds. At each width (and in dark
+    mode, which pads outputs), every section drawn for real is at most as tall as
+    its placeholder; at 960 px and up nothing is skipped."""
+    cases = [(w, "light") for w in LAZY_WIDTHS + (1280,)] + [(412, "dark")]
+    for width, scheme in cases:
+        context = browser.new_context(
+            viewport={"width": width, "height": 800}, color_scheme=scheme
+        )
         page = context.new_page()
         page.goto(site + chapter + ".html", wait_until="load")
         sections = page.locator("section.sgdlab-lazy")
-        assert sections.count() >= 2
-        mode = sections.first.evaluate("s => getComputedStyle(s).contentVisibility")
-        assert mode == ("auto" if width < 960 else "visible"), (width, mode)
-        page.add_style_tag(
-            content=".sgdlab-lazy { content-visibility: visible !important; }"
-        )
-        heights = page.evaluate(
-            """() => Array.from(document.querySelectorAll('section.sgdlab-lazy'), s => [
-                s.id, s.getBoundingClientRect().height,
-                parseFloat(s.style.containIntrinsicSize.match(/([\\d.]+)px/)[1])])"""
-        )
+        if chapter in CHAPTERS:
+            assert sections.count() >= 2
+        if sections.count():
+            mode = sections.first.evaluate("s => getComputedStyle(s).contentVisibility")
+            assert mode == ("auto" if width < 960 else "visible"), (width, mode)
+        heights = _section_heights(page)
         context.close()
         if width < 960:
             too_tall = [h for h in heights if h[1] > h[2]]
-            assert not too_tall, (width, too_tall)
+            assert not too_tall, (width, scheme, too_tall)
 
 
 def test_skipping_a_formula_changes_no_geometry(browser, site):
-    """Formulas' SVG and hidden MathML are skipped by layout off screen: every
-    formula has the same box as when drawn, and the page the same height."""
+    """Formulas' SVG and hidden MathML are skipped by layout off screen: with every
+    section drawn, each formula has the same box whether its glyphs are skipped
+    or drawn; and the page with its sections skipped is no shorter than drawn."""
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.goto(site + "book/landscape.html", wait_until="load")
+    skipped = page.evaluate(
+        """() => [...document.querySelectorAll('mjx-container > svg, mjx-assistive-mml')]
+                 .every(e => getComputedStyle(e).contentVisibility === 'auto')"""
+    )
+    assert skipped
     measure = """() => [document.documentElement.scrollHeight].concat(
         Array.from(document.querySelectorAll('mjx-container > svg'), s => {
             const r = s.getBoundingClientRect();
             return [r.top + window.scrollY, r.left, r.width, r.height]; }))"""
+    placeholders = page.evaluate(measure)[0]
+    page.add_style_tag(
+        content=".sgdlab-lazy { content-visibility: visible !important; }"
+    )
     lazy = page.evaluate(measure)
     page.add_style_tag(
-        content="mjx-container > svg, mjx-assistive-mml, .sgdlab-lazy"
+        content="mjx-container > svg, mjx-assistive-mml"
         " { content-visibility: visible !important; }"
     )
     drawn = page.evaluate(measure)
     context.close()
     assert len(drawn) > 50
-    page_height = drawn[0]
-    assert lazy[0] >= page_height  # placeholders are upper bounds
-    # formulas before the first lazy section sit at the same place; all keep their size
-    assert [box[2:] for box in lazy[1:]] == [box[2:] for box in drawn[1:]]
+    assert placeholders >= drawn[0]  # section placeholders are upper bounds
+    assert lazy == drawn
+
+
+_TWO_FRAMES = """() => new Promise(done => requestAnimationFrame(
+    () => requestAnimationFrame(() => setTimeout(done, 0))))"""
 
 
 def test_code_blocks_get_tab_stops_as_they_near_the_screen(browser, site):
     """The theme's tab stops, set near the screen (sgdlab_lazy.patch_theme_script):
     a code block that scrolls sideways can be reached by keyboard, one that does
-    not is not a tab stop; every block starts as one."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(site + "book/landscape.html", wait_until="load")
-    assert page.evaluate("() => !!window.sgdlabTabStops")
-    blocks = page.locator("article pre")
-    last = blocks.nth(blocks.count() - 1)
-    assert last.get_attribute("tabindex") == "0"  # not yet near the screen
-    results = []
-    for i in range(blocks.count()):
-        block = blocks.nth(i)
-        block.scroll_into_view_if_needed()
-        page.wait_for_timeout(50)
-        results.append(
-            block.evaluate(
-                "b => [b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight,"
-                " b.tabIndex]"
-            )
+    not is not a tab stop. Before it nears the screen, a block is a tab stop when
+    one of its lines could scroll on a phone, and every scrollable table is one."""
+    for table in re.findall(
+        r'<div class="pst-scrollable-table-container"[^>]*>',
+        (HTML / "book" / "grading.html").read_text(),
+    ):
+        assert 'tabindex="0"' in table
+    for viewport in (PHONE, {"width": 1280, "height": 800}):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(site + "book/landscape.html", wait_until="load")
+        assert page.evaluate("() => !!window.sgdlabTabStops")
+        blocks = page.locator("article pre")
+        last = blocks.nth(blocks.count() - 1)
+        longest = last.evaluate(
+            "b => Math.max(...b.textContent.split('\\n').map(line => line.length))"
         )
-    context.close()
-    assert {scrolls for scrolls, _ in results} == {True, False}
-    assert all(index == (0 if scrolls else -1) for scrolls, index in results), results
+        assert (last.get_attribute("tabindex") == "0") == (longest > 30)
+        results = []
+        for i in range(blocks.count()):
+            block = blocks.nth(i)
+            block.scroll_into_view_if_needed()
+            page.evaluate(_TWO_FRAMES)
+            results.append(
+                block.evaluate(
+                    "b => [b.scrollWidth > b.clientWidth"
+                    " || b.scrollHeight > b.clientHeight, b.tabIndex]"
+                )
+            )
+        context.close()
+        assert all(index == (0 if scrolls else -1) for scrolls, index in results)
+        if viewport != PHONE:  # at a desktop's width some blocks fit, some scroll
+            assert {scrolls for scrolls, _ in results} == {True, False}

@@ -140,7 +140,7 @@ _EXPLORER_JS = """
   var root = document.getElementById("%(id)s");
   var data = root.querySelector("script.sgdlab-data");
   /* In a notebook the runs are inline. On the site they are a file (data-src, see
-     _ext/sgdlab_site.py), fetched when the explorer comes within a screen. */
+     _ext/sgdlab_site.py), fetched as the explorer nears the screen. */
   if (!data.dataset.src) { start(JSON.parse(data.textContent)); return; }
   var loading = false;
   function load() {
@@ -149,7 +149,16 @@ _EXPLORER_JS = """
     fetch(data.dataset.src)
       .then(function (r) { if (!r.ok) throw new Error(r.status + " " + r.url); return r.json(); })
       .then(start)
-      .catch(function (e) { root.dataset.error = String(e); console.error(e); });
+      .catch(function (e) {
+        /* No runs (a page opened from disk, where browsers refuse fetch; a lost
+           connection): say so, and show the static grid in their place. */
+        root.dataset.error = String(e);
+        root.querySelector(".sgdlab-summary").textContent =
+          "The runs could not be loaded (" + e.message + "): the static grid below " +
+          "shows them. Served over HTTP (python -m http.server), the controls work.";
+        var grid = root.querySelector("noscript");
+        if (grid) grid.insertAdjacentHTML("afterend", grid.textContent);
+      });
   }
   if (!("IntersectionObserver" in window)) { load(); return; }
   var near = new IntersectionObserver(function (entries) {
@@ -199,7 +208,10 @@ _EXPLORER_JS = """
     }
     controls.forEach(function (c) { c.addEventListener("input", update);
                                     c.addEventListener("change", update); });
+    /* The first summary is not news: a screen reader announces only changes. */
+    summary.setAttribute("aria-live", "off");
     update();
+    setTimeout(function () { summary.setAttribute("aria-live", "polite"); }, 0);
   }
 })();
 """
