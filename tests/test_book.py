@@ -256,7 +256,7 @@ def _section_links(page: str, section_id: str) -> list[str]:
     """Internal pages linked from one section of a built page, in order."""
     html = (HTML / "book" / f"{page}.html").read_text()
     match = re.search(
-        rf'<section id="{section_id}">(.*?)(?=<section id=|</article>)', html, re.S
+        rf'<section id="{section_id}"[^>]*>(.*?)(?=<section id=|</article>)', html, re.S
     )
     assert match, f"{page} has no section {section_id!r}"
     hrefs = re.findall(
