@@ -820,6 +820,18 @@ _DATA_IMG = re.compile(
 INLINE_LIMIT = 4096
 
 
+def _asset(data: bytes, prefix: str, suffix: str, page: Path, outdir: Path) -> str:
+    """Write ``data`` to ``_images/<prefix>-<hash><suffix>`` (once: the name is its
+    content's digest) and return its URL relative to ``page``."""
+    name = f"{prefix}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    images = outdir / "_images"
+    images.mkdir(exist_ok=True)
+    if not (images / name).exists():
+        (images / name).write_bytes(data)
+    root = "../" * (len(page.relative_to(outdir).parts) - 1)
+    return f"{root}_images/{name}"
+
+
 def extract_inline_images(text: str, page: Path, outdir: Path) -> str:
     """Large ``data:`` SVG images (the animation players' panels) become files.
 
@@ -835,18 +847,12 @@ def extract_inline_images(text: str, page: Path, outdir: Path) -> str:
             return match.group(0)
         import base64
 
-        svg = base64.b64decode(data)
-        name = f"inline-{hashlib.sha256(svg).hexdigest()[:16]}.svg"
-        images = outdir / "_images"
-        images.mkdir(exist_ok=True)
-        if not (images / name).exists():
-            (images / name).write_bytes(svg)
-        root = "../" * (len(page.relative_to(outdir).parts) - 1)
+        src = _asset(base64.b64decode(data), "inline", ".svg", page, outdir)
         lazy = (
             "" if "loading=" in before + after else ' loading="lazy" decoding="async"'
         )
         after = after.rstrip("/").rstrip()
-        return f'<img{before} src="{root}_images/{name}"{after}{lazy}>'
+        return f'<img{before} src="{src}"{after}{lazy}>'
 
     return _DATA_IMG.sub(extract, text)
 
@@ -866,15 +872,10 @@ def extract_explorer_data(text: str, page: Path, outdir: Path) -> str:
 
     def extract(match: re.Match) -> str:
         data = match.group(1).encode("utf-8")  # JSON, with "</" written "<\/"
-        name = f"explorer-{hashlib.sha256(data).hexdigest()[:16]}.json"
-        images = outdir / "_images"
-        images.mkdir(exist_ok=True)
-        if not (images / name).exists():
-            (images / name).write_bytes(data)
-        root = "../" * (len(page.relative_to(outdir).parts) - 1)
+        src = _asset(data, "explorer", ".json", page, outdir)
         return (
             '<script class="sgdlab-data" type="application/json" '
-            f'data-src="{root}_images/{name}"></script>'
+            f'data-src="{src}"></script>'
         )
 
     return _EXPLORER_DATA.sub(extract, text)
