@@ -58,6 +58,18 @@ def headline(boston):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs the book's build is a ``book`` test, and all of them
+    run in one pytest-xdist worker (``--dist loadgroup``), so the session builds
+    the book once while the other worker runs the rest of the suite."""
+    for item in items:
+        if "build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.book)
+        if item.get_closest_marker("book"):
+            item.add_marker(pytest.mark.xdist_group("book"))
+
+
 @pytest.fixture(scope="session")
 def build():
     """One strict build of the whole book, shared by the book and site tests.
