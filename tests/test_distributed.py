@@ -23,6 +23,7 @@ def _reference(global_batch, steps, dtype):
     return [p.detach().double().reshape(-1).tolist() for p in model.parameters()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_two_gloo_workers_equal_one_big_batch(tmp_path, dtype):
     result = distributed.launch(

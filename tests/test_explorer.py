@@ -76,6 +76,7 @@ def _drawable(values):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["line", "race"])
 def test_sampled_runs_are_reproduced_from_their_records(which, request):
     ex = request.getfixturevalue(which)
@@ -324,6 +325,7 @@ def _move_every_control(page, root, spec, path_panel, loss_panel, check_inputs):
             check_inputs(param["name"], param["labels"][value], record)
 
 
+@pytest.mark.slow
 def test_every_control_draws_the_run_sgdlab_computes(browser, page_url, line, race):
     page = browser.new_page()
     problems = []

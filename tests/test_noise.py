@@ -113,6 +113,7 @@ def test_gradient_norm_leaves_grad_untouched():
         assert torch.equal(p.grad, g)
 
 
+@pytest.mark.slow
 def test_measured_noise_scale_matches_per_example_gradients():
     """B_simple of the digit MLP at initialization, from two-batch pairs,
     against the exact tr(Σ)/|G|² over all rows (per-example gradients, float64)."""

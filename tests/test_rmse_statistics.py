@@ -194,6 +194,7 @@ def test_equality_when_all_batches_have_the_same_mse():
 # --- Monte Carlo ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_monte_carlo_agrees_within_4_standard_errors():
     mc = simulate_batch_rmse(100.0, list(TABLE), n_batches=20_000, seed=11)
     assert np.all(np.abs(mc.z) < 4), mc.z

@@ -110,6 +110,7 @@ def _build(root: Path) -> str:
     return (root / "_build" / "html" / "index.html").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_extension", [False, True])
 def test_code_change_reaches_the_page(tmp_path, with_extension):
     extra = ', "sgdlab_cache"' if with_extension else ""
