@@ -309,6 +309,13 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
         >= np.abs(gd.thetas - torch_gd.thetas).max()
     )
     assert float(glue["ch4-torch-gap"]["text/plain"]) < 1e-12
+    # Without coupling (x centred) each parameter's steps to 90% follow from its
+    # own curvature, (1 - lr*lambda)^t, whatever the start.
+    x = data.x - data.x.mean()
+    q = 1 - 0.1 * np.array([2 * np.mean(x * x), 2.0])
+    pure = np.ceil(np.log(0.1 + 0.9 * q**100) / np.log(q)).astype(int)
+    assert int(glue["ch4-pure-slope"]["text/plain"]) == pure[0]
+    assert int(glue["ch4-pure-intercept"]["text/plain"]) == pure[1]
 
     glue = _glue("adaptive-optimizers")
     assert float(glue["ad-rms09-first"]["text/plain"]) == pytest.approx(
@@ -327,7 +334,10 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     )  # the headline seed is one of them
     assert float(glue["ch1-luck-ratio-lo"]["text/plain"]) <= ratio
     assert ratio <= float(glue["ch1-luck-ratio-hi"]["text/plain"])
-    assert int(glue["ch1-buggy-epochs"]["text/plain"]) == 1
+    # The quoted stopping loop never stops; with last_loss updated it stops at
+    # the first step that lowers the loss.
+    assert int(glue["ch1-quoted-cap"]["text/plain"]) == 2000
+    assert int(glue["ch1-quoted-steps"]["text/plain"]) == 2
 
     glue = _glue("epoch-rmse")
     assert float(glue["ch2-exact-100k"]["text/plain"]) == pytest.approx(
@@ -335,4 +345,8 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     )
     assert float(glue["ch2-mae-sim"]["text/plain"]) == pytest.approx(
         (2 / np.pi) ** 0.5, abs=0.01
+    )
+    # The one-epoch partition halves the i.i.d. bias at b = N/2.
+    assert float(glue["ch2-part-factor-253"]["text/plain"]) == pytest.approx(
+        0.5, rel=0.01
     )

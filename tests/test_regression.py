@@ -221,3 +221,51 @@ def test_an_integer_start_cannot_take_a_gradient():
 def test_descend_torch_refuses_bad_arguments(data, kwargs, message):
     with pytest.raises(ValueError, match=message):
         regression.descend_torch(data, **kwargs)
+
+
+def _closed_form_path(data, start, lr, steps):
+    """θ_t = θ* + (I − lr·H)^t (θ0 − θ*), from the eigen-decomposition of H (NumPy only)."""
+    A = np.column_stack([data.x, np.ones_like(data.x)])
+    H = 2 * A.T @ A / len(data.x)
+    best = np.linalg.solve(A.T @ A, A.T @ data.y)
+    lam, vec = np.linalg.eigh(H)
+    coeff = vec.T @ (np.asarray(start, float) - best)
+    t = np.arange(steps + 1)[:, None]
+    return best + ((1 - lr * lam) ** t * coeff) @ vec.T
+
+
+def _steps_to_90(path):
+    travelled = (path - path[0]) / (path[-1] - path[0])
+    return [int(np.flatnonzero(travelled[:, k] < 0.9).max()) + 1 for k in range(2)]
+
+
+@pytest.mark.parametrize("start", [(-1.0, 1.0), (-1.0, 9.5), (2.0, 1.0)])
+def test_gradient_descent_is_the_eigen_decomposition(data, start):
+    path = descend(data, start, lr=0.1, steps=100)
+    reference = _closed_form_path(data, start, 0.1, 100)
+    assert np.allclose(path.thetas, reference, atol=1e-10)
+    assert path.steps_to_fraction(0.9) == _steps_to_90(reference)
+
+
+def test_the_first_gradient_does_not_decide_which_parameter_arrives_first(data):
+    # Chapter 4's counter-starts, from the closed form alone.
+    first = {}
+    for start in [(-1.0, 9.5), (2.0, 1.0)]:
+        g = mse_gradient(start, data)
+        first[start] = (
+            np.argmax(np.abs(g)),
+            np.argmin(_steps_to_90(_closed_form_path(data, start, 0.1, 100))),
+        )
+    assert first[(-1.0, 9.5)] == (0, 1)  # slope's gradient larger, intercept first
+    assert first[(2.0, 1.0)] == (1, 0)  # intercept's gradient larger, slope first
+    # With x centred (no coupling) the counts are the same from every start.
+    centred = regression.LineData(data.x - data.x.mean(), data.y)
+    counts = {
+        tuple(
+            _steps_to_90(
+                _closed_form_path(centred, (a, c + a * data.x.mean()), 0.1, 100)
+            )
+        )
+        for a, c in [(-1.0, 1.0), (-1.0, 9.5), (2.0, 1.0)]
+    }
+    assert len(counts) == 1

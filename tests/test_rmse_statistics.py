@@ -22,9 +22,10 @@ from sgdlab.metrics import (
     batch_rmse_spread,
     batch_rmses,
     expected_batch_rmse,
+    expected_epoch_rmse_ratio,
 )
 from sgdlab.models import make_mlp
-from sgdlab.simulation import simulate_batch_rmse, z_scores
+from sgdlab.simulation import shuffle_bias, simulate_batch_rmse, z_scores
 from sgdlab.training import evaluate_loss
 
 # σ = 100: the values the chapter and the content plan quote.
@@ -298,3 +299,105 @@ def test_frozen_model_average_of_batch_rmses_rises_with_batch_size(boston):
     )  # 22 and 253 divide 506: equal batches, theorem applies
     assert means[2] <= full + 1e-9
     assert means[3] == pytest.approx(full, rel=1e-6)
+
+
+# --- One epoch cut into batches: the partition's expected ratio -------------
+
+
+def _beta_sqrt_mean(a, b):
+    """E[sqrt(B)] for B ~ Beta(a, b), by quadrature at 30 digits."""
+    mpmath.mp.dps = 30
+    density = lambda t: t ** (a - 1) * (1 - t) ** (b - 1) / mpmath.beta(a, b)  # noqa: E731
+    return mpmath.quad(lambda t: mpmath.sqrt(t) * density(t), [0, 1])
+
+
+@pytest.mark.parametrize(("n", "b"), [(12, 3), (20, 5), (40, 10)])
+def test_partition_ratio_is_the_beta_moment_by_quadrature(n, b):
+    # Q_j/Q ~ Beta(b/2, (n-b)/2): E[sqrt(Q_j/b)/sqrt(Q/n)] = sqrt(n/b) E[sqrt(Beta)].
+    reference = float(
+        mpmath.sqrt(mpmath.mpf(n) / b) * _beta_sqrt_mean(b / 2, (n - b) / 2)
+    )
+    assert expected_epoch_rmse_ratio(n, b) == pytest.approx(reference, rel=1e-10)
+
+
+def test_partition_ratio_against_monte_carlo_with_a_short_last_batch():
+    rng = np.random.default_rng(3)
+    n, epochs = 50, 40_000
+    for b in (1, 7, 16, 25, 50):  # 7 and 16 leave a short last batch
+        e2 = rng.normal(size=(epochs, n)) ** 2
+        cuts = list(range(b, n, b))
+        rmse_b = np.stack(
+            [np.sqrt(part.mean(axis=1)) for part in np.split(e2, cuts, axis=1)], axis=1
+        )
+        ratio = rmse_b.mean(axis=1) / np.sqrt(e2.mean(axis=1))
+        sem = ratio.std(ddof=1) / math.sqrt(epochs)
+        assert abs(ratio.mean() - expected_epoch_rmse_ratio(n, b)) < 4 * sem + 1e-12, b
+
+
+def test_partition_scales_the_iid_bias_by_n_minus_b_over_n_minus_1():
+    n = 506
+    sizes = np.array([16, 32, 64, 128, 253])
+    partition = 1 - expected_epoch_rmse_ratio(n, sizes)
+    iid = 1 - expected_batch_rmse(1.0, sizes)
+    assert partition / iid == pytest.approx((n - sizes) / (n - 1), rel=0.02)
+    assert partition[-1] / iid[-1] == pytest.approx(0.5, rel=0.01)  # half at N/2
+    assert expected_epoch_rmse_ratio(n, n) == pytest.approx(1.0, abs=1e-14)  # none at N
+    assert (
+        1 - expected_batch_rmse(1.0, n) > 4e-4
+    )  # where the i.i.d. formula still has some
+
+
+def test_partition_ratio_array_and_errors():
+    out = expected_epoch_rmse_ratio(30, np.array([[1, 2], [3, 30]]))
+    assert out.shape == (2, 2) and np.all(np.diff(out.ravel()) > 0)
+    with pytest.raises(ValueError, match="between 1 and 30"):
+        expected_epoch_rmse_ratio(30, 31)
+    with pytest.raises(ValueError, match="at least 1"):
+        expected_epoch_rmse_ratio(30, 0)
+
+
+# --- Fixed residuals, many shuffles ----------------------------------------
+
+
+def test_shuffle_bias_at_one_row_and_at_all_rows():
+    r = np.random.default_rng(0).standard_t(3, size=101)
+    mae_over_rmse = np.abs(r).mean() / np.sqrt(np.mean(r**2))
+    assert np.allclose(shuffle_bias(r, 1, shuffles=5), 1 - mae_over_rmse)
+    assert np.allclose(shuffle_bias(r, 101, shuffles=5), 0.0, atol=1e-15)
+
+
+def test_shuffle_bias_matches_a_direct_loop():
+    r = np.random.default_rng(1).normal(size=23)
+    got = shuffle_bias(r, 5, shuffles=3, seed=9)
+    rng = np.random.default_rng(9)
+    rmse = math.sqrt(sum(v * v for v in r) / len(r))
+    for k in range(3):
+        order = r[rng.permutation(len(r))]
+        batches = [order[i : i + 5] for i in range(0, len(r), 5)]
+        mean = sum(math.sqrt(sum(v * v for v in q) / len(q)) for q in batches) / len(
+            batches
+        )
+        assert got[k] == pytest.approx(1 - mean / rmse, rel=1e-12)
+
+
+def test_shuffle_bias_of_gaussian_residuals_follows_the_partition():
+    # Many fresh Gaussian epochs, one shuffle each: the mean is the exact partition value.
+    rng = np.random.default_rng(2)
+    n, b = 60, 12
+    bias = np.array(
+        [
+            shuffle_bias(rng.normal(size=n), b, shuffles=1, seed=s)[0]
+            for s in range(8_000)
+        ]
+    )
+    sem = bias.std(ddof=1) / math.sqrt(bias.size)
+    assert abs(bias.mean() - (1 - expected_epoch_rmse_ratio(n, b))) < 4 * sem
+
+
+def test_shuffle_bias_errors():
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        shuffle_bias([1.0, 2.0, 3.0], 4)
+    with pytest.raises(ValueError, match="all zero"):
+        shuffle_bias([0.0, 0.0], 1)
+    with pytest.raises(ValueError, match="finite"):
+        shuffle_bias([1.0, float("nan")], 1)

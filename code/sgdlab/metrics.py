@@ -23,7 +23,7 @@ from ._checks import (
     check_positive_number,
     check_xy,
 )
-from .batching import epoch_batches
+from .batching import batch_lengths, epoch_batches
 
 
 def first_reached(
@@ -263,6 +263,47 @@ def batch_rmse_spread(sigma: float, b) -> float | np.ndarray:
     sigma = check_positive_number(sigma, "sigma")
     c = np.asarray(expected_batch_rmse(1.0, b))
     return _as_output(sigma * np.sqrt(np.maximum(1.0 - c * c, 0.0)), b)
+
+
+def expected_epoch_rmse_ratio(n_rows: int, batch_size) -> float | np.ndarray:
+    """E[mean of batch RMSEs / epoch RMSE] over one epoch of i.i.d. Gaussian errors
+    (chapter 2).
+
+    The epoch's ``n_rows`` rows are cut into batches of ``batch_size`` (the last
+    one shorter if need be), and the RMSE of each batch is compared with the
+    RMSE of all rows of *that* epoch, as a training loop does. With ``Q`` the
+    epoch's sum of squared errors and ``Q_j`` batch ``j``'s, ``Q_j/Q`` follows a
+    Beta(b_j/2, (N − b_j)/2) distribution independent of ``Q``, so
+
+        E[sqrt(Q_j/b_j) / sqrt(Q/N)] = c_{b_j} / c_N   exactly,
+
+    with ``c_b = expected_batch_rmse(1, b)``; the ratio's mean is the plain
+    mean of ``c_{b_j}/c_N`` over the batches. To first order in 1/b, one minus
+    it is the i.i.d. bias ``1/(4b)`` times ``(N − b)/(N − 1)``: the batches
+    partition a finite epoch, and at ``b = N`` the bias is zero.
+
+    Parameters
+    ----------
+    n_rows
+        Rows in the epoch, N (an integer ≥ 1).
+    batch_size
+        Rows per batch, from 1 to ``n_rows``, or an array of them.
+    """
+    n_rows = check_positive_int(n_rows, "n_rows")
+    sizes = _check_batch_sizes(batch_size)
+    if np.any(sizes > n_rows):
+        raise ValueError(
+            f"batch_size must be between 1 and {n_rows}, got {batch_size!r}"
+        )
+    c_epoch = expected_batch_rmse(1.0, n_rows)
+    ratios = np.array(
+        [
+            np.mean(expected_batch_rmse(1.0, np.array(batch_lengths(n_rows, int(b)))))
+            / c_epoch
+            for b in np.ravel(sizes)
+        ]
+    ).reshape(sizes.shape)
+    return _as_output(ratios, batch_size)
 
 
 def _check_predictions(predictions: torch.Tensor, targets: torch.Tensor) -> None:

@@ -97,3 +97,43 @@ def simulate_batch_rmse(
         exact=np.asarray(expected_batch_rmse(sigma, np.array(sizes))),
         n_batches=n_batches,
     )
+
+
+def shuffle_bias(
+    residuals: Sequence[float] | np.ndarray,
+    batch_size: int,
+    *,
+    shuffles: int = 200,
+    seed: int = 0,
+) -> np.ndarray:
+    """How far the mean of batch RMSEs falls below the RMSE, for fixed residuals
+    cut into batches in ``shuffles`` random orders (chapter 2).
+
+    Returns one value per shuffle, ``1 − (mean of batch RMSEs) / RMSE``, the
+    relative under-reporting of a loop that averages batch RMSEs over one
+    epoch of a frozen model. Each order is a permutation drawn from one
+    ``numpy.random.Generator`` seeded with ``seed``; the batches are that
+    order's consecutive slices of ``batch_size`` rows (the last may be shorter).
+    """
+    errors = np.asarray(residuals, dtype=float).ravel()
+    if errors.size == 0 or not np.all(np.isfinite(errors)):
+        raise ValueError("residuals must be a non-empty array of finite numbers")
+    if not np.any(errors):
+        raise ValueError("residuals are all zero: the RMSE is zero, no ratio exists")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if batch_size > errors.size:
+        raise ValueError(
+            f"batch_size must be between 1 and {errors.size}, got {batch_size}"
+        )
+    shuffles = check_positive_int(shuffles, "shuffles")
+    rng = np.random.default_rng(seed)
+    cuts = np.arange(batch_size, errors.size, batch_size)
+    lengths = np.diff(np.concatenate([[0], cuts, [errors.size]]))
+    rmse = math.sqrt(float(np.mean(errors**2)))
+    bias = np.empty(shuffles)
+    for k in range(shuffles):
+        sums = np.add.reduceat(
+            errors[rng.permutation(errors.size)] ** 2, np.r_[0, cuts]
+        )
+        bias[k] = 1.0 - float(np.mean(np.sqrt(sums / lengths))) / rmse
+    return bias

@@ -219,7 +219,12 @@ def plot_frozen_rmse(
     accumulated: np.ndarray,
     gaussian: np.ndarray | None = None,
 ) -> Figure:
-    """A fixed model's RMSE reported two ways against the batch size (chapter 2)."""
+    """A fixed model's RMSE reported two ways against the batch size (chapter 2).
+
+    ``gaussian``, if given, is drawn dotted: what the mean of batch RMSEs would
+    be on average for Gaussian errors with the same RMSE, cut into the batches
+    of one epoch (``RMSE · metrics.expected_epoch_rmse_ratio(N, b)``).
+    """
     fig, ax = plt.subplots()
     ax.plot(
         batch_sizes, averaged, "o-", ms=4, color=COLORS[1], label="mean of batch RMSEs"
@@ -233,7 +238,9 @@ def plot_frozen_rmse(
         label="accumulated (one square root)",
     )
     if gaussian is not None:
-        ax.plot(batch_sizes, gaussian, ":", color="0.3", label="Gaussian errors, exact")
+        ax.plot(
+            batch_sizes, gaussian, ":", color="0.3", label="Gaussian errors, one epoch"
+        )
     ax.set_xscale("log")
     ax.set_xlabel("batch size")
     ax.set_ylabel("reported RMSE")
