@@ -86,6 +86,19 @@ PAIRS = {
             _groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)
         ),
     ),
+    # The ablation of chapter 6: Adam without momentum and without the bias
+    # correction is RMSProp, so torch's RMSprop is its independent reference.
+    "adam-uncorrected-no-momentum": (
+        lambda w, v: optim.Adam(
+            _groups(w, v, 0.01, 0.003, 0.1),
+            betas=(0.0, 0.95),
+            eps=1e-6,
+            correct_bias=False,
+        ),
+        lambda w, v: torch.optim.RMSprop(
+            _groups(w, v, 0.01, 0.003, 0.1), alpha=0.95, eps=1e-6
+        ),
+    ),
     "adamw": (
         lambda w, v: optim.AdamW(_groups(w, v, 0.01, 0.03, 0.2)),
         lambda w, v: torch.optim.AdamW(_groups(w, v, 0.01, 0.03, 0.2)),
@@ -238,6 +251,11 @@ def test_constant_gradient_step_lengths():
             lambda t: (1 - 0.9**t) ** -0.5,
         ),
         (optim.Adam, lambda t: 1.0),
+        # uncorrected: m_t = (1 - 0.9^t) g over sqrt(v_t) = sqrt(1 - 0.999^t) |g|
+        (
+            lambda p, lr: optim.Adam(p, lr=lr, correct_bias=False),
+            lambda t: (1 - 0.9**t) / (1 - 0.999**t) ** 0.5,
+        ),
     ]:
         w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = cls([w], lr=1.0)
@@ -268,6 +286,7 @@ def test_step_decay_factor_does_not_fire_at_step_zero():
         (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must be"),
         (lambda p: optim.Adam(p, betas=(-0.1, 0.9)), r"betas\[0\] must be"),
         (lambda p: optim.Adam(p, betas=0.9), "betas must be a pair"),
+        (lambda p: optim.Adam(p, correct_bias="no"), "correct_bias must be"),
         (lambda p: optim.AdamW(p, weight_decay=-1), "weight_decay must be"),
         (lambda p: optim.Adam([{"params": p, "lr": -0.1}]), "lr must be"),
         (lambda p: optim.GD(p, lr=float("nan")), "lr must be"),
