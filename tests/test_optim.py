@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from sgdlab import optim
@@ -84,6 +85,19 @@ PAIRS = {
         lambda w, v: optim.Adam(_groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)),
         lambda w, v: torch.optim.Adam(
             _groups(w, v, 0.01, 0.03, 0.1), betas=(0.8, 0.99)
+        ),
+    ),
+    # The ablation of chapter 6: Adam without momentum and without the bias
+    # correction is RMSProp, so torch's RMSprop is its independent reference.
+    "adam-uncorrected-no-momentum": (
+        lambda w, v: optim.Adam(
+            _groups(w, v, 0.01, 0.003, 0.1),
+            betas=(0.0, 0.95),
+            eps=1e-6,
+            correct_bias=False,
+        ),
+        lambda w, v: torch.optim.RMSprop(
+            _groups(w, v, 0.01, 0.003, 0.1), alpha=0.95, eps=1e-6
         ),
     ),
     "adamw": (
@@ -238,6 +252,11 @@ def test_constant_gradient_step_lengths():
             lambda t: (1 - 0.9**t) ** -0.5,
         ),
         (optim.Adam, lambda t: 1.0),
+        # uncorrected: m_t = (1 - 0.9^t) g over sqrt(v_t) = sqrt(1 - 0.999^t) |g|
+        (
+            lambda p, lr: optim.Adam(p, lr=lr, correct_bias=False),
+            lambda t: (1 - 0.9**t) / (1 - 0.999**t) ** 0.5,
+        ),
     ]:
         w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = cls([w], lr=1.0)
@@ -268,6 +287,7 @@ def test_step_decay_factor_does_not_fire_at_step_zero():
         (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must be"),
         (lambda p: optim.Adam(p, betas=(-0.1, 0.9)), r"betas\[0\] must be"),
         (lambda p: optim.Adam(p, betas=0.9), "betas must be a pair"),
+        (lambda p: optim.Adam(p, correct_bias="no"), "correct_bias must be"),
         (lambda p: optim.AdamW(p, weight_decay=-1), "weight_decay must be"),
         (lambda p: optim.Adam([{"params": p, "lr": -0.1}]), "lr must be"),
         (lambda p: optim.GD(p, lr=float("nan")), "lr must be"),
@@ -290,3 +310,84 @@ def test_bad_step_decay_arguments():
         optim.step_decay_factor(3, 0)
     with pytest.raises(ValueError, match="step"):
         optim.step_decay_factor(-1, 5)
+
+
+# Chapter 6's mechanisms, recomputed without sgdlab: a NumPy loop for the Adam
+# family on the test surface (closed-form gradient) and torch.optim where torch
+# has the variant. The book asserts the same pattern with sgdlab.optim.
+
+
+def _surface_gradient(w):
+    t, s = np.tanh(w[0]), 1 / (1 + np.exp(-w[1]))
+    return np.array([2 * t * (1 - t * t), 0.01 * np.sign(w[1]) + s * (1 - s)])
+
+
+def _surface_loss(w):
+    return np.tanh(w[0]) ** 2 + 0.01 * abs(w[1]) + 1 / (1 + np.exp(-w[1]))
+
+
+def _numpy_adam(lr, beta1, beta2, correct, steps=300, amsgrad=False):
+    """w0 after each step, loss after each step, and lr * 2 / sqrt(v_hat) for w0."""
+    w, m, v, v_max = np.array([-4.0, 5.0]), np.zeros(2), np.zeros(2), np.zeros(2)
+    w0, losses, ratio = [], [], []
+    for t in range(1, steps + 1):
+        g = _surface_gradient(w)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = np.maximum(v_max, v) if amsgrad else v
+        m_hat = m / (1 - beta1**t) if correct else m
+        v_hat = v_max / (1 - beta2**t) if correct else v_max
+        w = w - lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+        w0.append(w[0])
+        losses.append(_surface_loss(w))
+        ratio.append(lr * 2 / np.sqrt(v_hat[0]))
+    return np.array(w0), np.array(losses), np.array(ratio)
+
+
+def test_numpy_adam_family_matches_sgdlab_on_the_surface():
+    from sgdlab import landscape
+
+    for kw, (b1, b2, correct) in [
+        (dict(betas=(0.0, 0.99), correct_bias=False), (0.0, 0.99, False)),
+        (dict(betas=(0.9, 0.999), correct_bias=False), (0.9, 0.999, False)),
+        (dict(betas=(0.9, 0.999)), (0.9, 0.999, True)),
+    ]:
+        ours = landscape.trajectory(
+            landscape.pathological_loss,
+            (-4.0, 5.0),
+            lambda p, kw=kw: optim.Adam(p, lr=0.3, **kw),
+            50,
+        )
+        w0, _, _ = _numpy_adam(0.3, b1, b2, correct, steps=50)
+        assert np.allclose(ours.points[1:, 0], w0, atol=1e-9)
+
+
+def test_adam_needs_momentum_and_the_correction_on_the_test_surface():
+    """Chapter 6's ablation: at lr 0.6, 1.0 and 2.5 only Adam (and uncorrected
+    Adam with beta2 = 0.99, whose first step is lr) reach the loss 0.1 and end
+    at the minimum; without momentum or without the correction they do not."""
+    for lr in (0.6, 1.0, 2.5):
+        runs = {
+            "rmsprop": _numpy_adam(lr, 0.0, 0.99, False)[1],
+            "rmsprop+correction": _numpy_adam(lr, 0.0, 0.99, True)[1],
+            "adam-correction": _numpy_adam(lr, 0.9, 0.999, False)[1],
+            "adam-correction-0.99": _numpy_adam(lr, 0.9, 0.99, False)[1],
+            "adam": _numpy_adam(lr, 0.9, 0.999, True)[1],
+        }
+        for name in ("adam", "adam-correction-0.99"):
+            assert runs[name].min() < 0.1 and runs[name][-1] < 0.06, (lr, name)
+        for name in ("rmsprop", "rmsprop+correction", "adam-correction"):
+            assert runs[name][-1] > 0.1, (lr, name)
+    assert _numpy_adam(0.6, 0.0, 0.99, True)[1].min() > 0.1  # never reaches it
+
+
+def test_default_adam_hops_again_once_its_scaled_curvature_passes_38():
+    """A large beta2 delays the hopping at the minimum; AMSGrad prevents it."""
+    w0, _, ratio = _numpy_adam(0.3, 0.9, 0.999, True, steps=4200)
+    crossed = np.flatnonzero(ratio[300:] > 38)[0] + 301
+    hops = np.flatnonzero(np.abs(w0[300:]) > 0.01)[0] + 301
+    assert 3000 < crossed < hops < 4000 and np.abs(w0[250:300]).max() < 1e-4
+    w0_99, _, ratio_99 = _numpy_adam(0.3, 0.9, 0.99, True, steps=1000)
+    assert np.flatnonzero(np.abs(w0_99[300:]) > 0.01)[0] + 301 < 1000
+    w0_ams, _, _ = _numpy_adam(0.3, 0.9, 0.999, True, steps=4200, amsgrad=True)
+    assert np.abs(w0_ams[300:]).max() < 1e-5

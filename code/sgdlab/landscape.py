@@ -36,7 +36,9 @@ __all__ = [
 def pathological_loss(w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
     """``tanh(w0)² + 0.01·|w1| + sigmoid(w1)``: plateaus, a kink and a narrow valley.
 
-    The test surface of the UvA deep-learning tutorials. Along ``w0`` it is flat
+    Adapted from the UvA deep-learning tutorials' ``pathological_curve_loss``,
+    which puts ``0.01·|·|`` on ``w0``; moved to ``w1`` it is what makes the
+    minimum along ``w1`` (chapter 5). Along ``w0`` it is flat
     far from 0 (``tanh`` saturates); along ``w1`` a gentle slope 0.01 meets the
     sigmoid's step, which makes a shallow minimum near ``w1 ≈ −4.6``.
     """

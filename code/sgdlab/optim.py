@@ -215,6 +215,9 @@ class Adam(TemplateOptimizer):
     ``m̂ = m/(1−β1ᵗ)``, ``v̂ = v/(1−β2ᵗ)``, ``θ ← θ − η·m̂/(√v̂ + ε)``.
     For a constant gradient every step has length η (up to ε). Matches
     ``torch.optim.Adam`` with the same arguments.
+    ``correct_bias=False`` drops the two divisions (``m̂ = m``, ``v̂ = v``), an
+    ablation torch does not offer: chapter 6 uses it to show what the
+    correction does (with ``betas=(0, β)`` it is RMSProp again).
 
     Parameters
     ----------
@@ -227,6 +230,9 @@ class Adam(TemplateOptimizer):
     weight_decay
         L2 penalty added to the gradient (torch's Adam ``weight_decay``); for
         decoupled decay use :class:`AdamW`.
+    correct_bias
+        Divide ``m`` and ``v`` by ``1−β1ᵗ`` and ``1−β2ᵗ`` (Adam, the default);
+        ``False`` steps with the raw averages.
     """
 
     def __init__(
@@ -236,13 +242,17 @@ class Adam(TemplateOptimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        correct_bias: bool = True,
     ):
         check_positive_number(lr, "lr")
         betas = _check_betas(betas)
         check_positive_number(eps, "eps")
-        super().__init__(
-            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        )
+        if not isinstance(correct_bias, bool):
+            raise ValueError(
+                f"correct_bias must be True or False, got {correct_bias!r}"
+            )
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, dict(defaults, correct_bias=correct_bias))
 
     def _check_group(self, group):
         super()._check_group(group)
@@ -263,8 +273,9 @@ class Adam(TemplateOptimizer):
         v = state.setdefault("v", torch.zeros_like(p))
         m.mul_(beta1).add_(grad, alpha=1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        m_hat = m / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
+        m_hat, v_hat = m, v
+        if group["correct_bias"]:  # False: the ablation of chapter 6
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
         p.addcdiv_(m_hat, v_hat.sqrt().add_(group["eps"]), value=-group["lr"])
 
 
