@@ -174,9 +174,9 @@ def _math_typeset_at_build_time() -> bool:
     import sys
 
     sys.path.insert(0, str(ROOT / "_ext"))
-    import sgdlab_site
+    import sgdlab_math
 
-    return sgdlab_site.typesetter(ROOT) is not None
+    return sgdlab_math.typesetter(ROOT) is not None
 
 
 def test_math_is_typeset_at_build_time_for_readers_and_screen_readers(visit):
@@ -387,7 +387,7 @@ def test_every_page_has_its_own_description(build):
 def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
     """One local stylesheet; every script deferred, except the tiny colour-mode one."""
     _math_typeset_at_build_time()  # puts _ext on the path
-    import sgdlab_site
+    import sgdlab_math
 
     for page in PAGES:
         head = _head(HTML / f"{page}.html")
@@ -397,7 +397,7 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
         assert bundle.resolve().is_file()
         import gzip
 
-        # the theme's selectors that no page uses are dropped (sgdlab_site.prune_css)
+        # the theme's selectors that no page uses are dropped (sgdlab_stylesheet.prune_css)
         assert len(gzip.compress(bundle.resolve().read_bytes())) < 40_000
         for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", head, re.S):
             if "src=" in attrs:
@@ -412,7 +412,7 @@ def test_nothing_blocks_the_first_paint_but_one_stylesheet(build):
             assert "searchindex.js" not in head, f"{page} loads the whole search index"
         # MathJax only where a formula is still TeX (none, when node typeset them all)
         text = (HTML / f"{page}.html").read_text()
-        has_tex = sgdlab_site.has_raw_math(text)
+        has_tex = sgdlab_math.has_raw_math(text)
         assert ("tex-chtml.js" in head) == has_tex, (
             f"{page}: MathJax without TeX, or none"
         )

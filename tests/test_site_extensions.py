@@ -13,8 +13,11 @@ from docutils.utils import new_document
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
+import sgdlab_descriptions  # noqa: E402
+import sgdlab_images  # noqa: E402
 import sgdlab_kernel  # noqa: E402
-import sgdlab_site  # noqa: E402
+import sgdlab_math  # noqa: E402
+import sgdlab_stylesheet  # noqa: E402
 
 
 def _doctree(rst: str) -> nodes.document:
@@ -25,9 +28,9 @@ def _doctree(rst: str) -> nodes.document:
 
 def test_shorten_cuts_at_a_word_within_the_limit():
     text = "word " * 60
-    short = sgdlab_site.shorten(text)
+    short = sgdlab_descriptions.shorten(text)
     assert len(short) <= 160 and short.endswith("word…")
-    assert sgdlab_site.shorten("  two\n lines  ") == "two lines"
+    assert sgdlab_descriptions.shorten("  two\n lines  ") == "two lines"
 
 
 def test_description_is_the_first_paragraph_of_prose_not_a_box():
@@ -35,15 +38,15 @@ def test_description_is_the_first_paragraph_of_prose_not_a_box():
         "Title\n=====\n\n.. note::\n\n   A note that comes first but is not the page's prose.\n\n"
         "Short.\n\nThis chapter shows why mini-batches reach the full-batch loss in fewer epochs.\n"
     )
-    description = sgdlab_site.page_description({}, doctree, "Title", "Book")
+    description = sgdlab_descriptions.page_description({}, doctree, "Title", "Book")
     assert description == (
         "This chapter shows why mini-batches reach the full-batch loss in fewer epochs."
     )
-    given = sgdlab_site.page_description(
+    given = sgdlab_descriptions.page_description(
         {"description": "Given here."}, doctree, "T", "Book"
     )
     assert given == "Given here."
-    assert sgdlab_site.page_description({}, None, "Search", "Book") == (
+    assert sgdlab_descriptions.page_description({}, None, "Search", "Book") == (
         "Search: Book, an open course book."
     )
 
@@ -53,7 +56,7 @@ def test_inline_math_becomes_plain_text_in_a_description():
         "Title\n=====\n\nSomeone trains with SGD at learning rate :math:`10^{-3}` and an RMSE "
         "loss, and reports a loss that grows with the batch size.\n"
     )
-    description = sgdlab_site.page_description({}, doctree, "Title", "Book")
+    description = sgdlab_descriptions.page_description({}, doctree, "Title", "Book")
     assert "learning rate 10^-3 and an RMSE loss" in description
     assert not set("${}\\") & set(description)
 
@@ -65,7 +68,9 @@ def test_css_urls_are_rebased_to_the_bundle(tmp_path):
         "@font-face{src:url(../vendor/fa.woff2) format('woff2')}"
         '.a{background:url("img/x.png?v=1")}.b{background:url(data:image/png;base64,AA)}'
     )
-    rebased = sgdlab_site._rebase_css(css, static / "styles" / "theme.css", static)
+    rebased = sgdlab_stylesheet._rebase_css(
+        css, static / "styles" / "theme.css", static
+    )
     assert "url(vendor/fa.woff2)" in rebased
     assert 'url("styles/img/x.png?v=1")' in rebased
     assert "url(data:image/png;base64,AA)" in rebased
@@ -76,7 +81,7 @@ def test_image_size_of_svg_in_points_and_png(tmp_path):
     svg.write_text(
         '<?xml version="1.0"?>\n<svg width="432pt" height="216pt" viewBox="0 0 432 2">'
     )
-    assert sgdlab_site.image_size(svg) == (576, 288)
+    assert sgdlab_images.image_size(svg) == (576, 288)
     png = tmp_path / "f.png"
     png.write_bytes(
         b"\x89PNG\r\n\x1a\n"
@@ -84,7 +89,7 @@ def test_image_size_of_svg_in_points_and_png(tmp_path):
         + (640).to_bytes(4, "big")
         + (480).to_bytes(4, "big")
     )
-    assert sgdlab_site.image_size(png) == (640, 480)
+    assert sgdlab_images.image_size(png) == (640, 480)
 
 
 PAGE = (
@@ -97,11 +102,11 @@ PAGE = (
 
 
 def test_raw_tex_is_found_and_unescaped():
-    assert sgdlab_site.has_raw_math(PAGE)
-    assert not sgdlab_site.has_raw_math("<p>No formula here.</p>")
+    assert sgdlab_math.has_raw_math(PAGE)
+    assert not sgdlab_math.has_raw_math("<p>No formula here.</p>")
     found = [
-        sgdlab_site._raw_tex(m.group(1), m.group(2))
-        for m in sgdlab_site._MATH.finditer(PAGE)
+        sgdlab_math._raw_tex(m.group(1), m.group(2))
+        for m in sgdlab_math._MATH.finditer(PAGE)
     ]
     assert found == ["\\eta < 2/\\lambda", "\\frac1B \\sum_{j=1}^B \\sqrt{M_j}"]
 
@@ -111,7 +116,7 @@ def _typesetter():
 
     import pytest
 
-    command = sgdlab_site.typesetter(ROOT)
+    command = sgdlab_math.typesetter(ROOT)
     if command is None:
         message = "node or npm's mathjax-full missing: npm ci"
         if os.environ.get("CI"):
@@ -123,8 +128,8 @@ def _typesetter():
 def test_formulas_become_svg_with_mathml_for_screen_readers():
     import re
 
-    (page,), css = sgdlab_site.typeset_pages([PAGE], _typesetter(), ROOT)
-    assert not sgdlab_site.has_raw_math(page)
+    (page,), css = sgdlab_math.typeset_pages([PAGE], _typesetter(), ROOT)
+    assert not sgdlab_math.has_raw_math(page)
     assert page.count("<mjx-container") == 2 and page.count('aria-hidden="true"') >= 3
     assert (
         page.count('<mjx-container tabindex="0"') == 1
@@ -145,7 +150,7 @@ def test_a_formula_that_cannot_be_typeset_is_named():
 
     bad = PAGE.replace("\\sqrt{M_j}", "\\sqrt{M_j")
     with pytest.raises(RuntimeError, match=r"Missing close brace.*\n.*Fix the formula"):
-        sgdlab_site.typeset_pages([bad], _typesetter(), ROOT)
+        sgdlab_math.typeset_pages([bad], _typesetter(), ROOT)
 
 
 def test_kernels_get_curve_keys_and_run_without_the_plain_tcp_warning(tmp_path):
@@ -182,10 +187,10 @@ def test_css_pruning_keeps_what_the_site_uses():
         "@font-face { font-family: X; src: url(x.woff) }\n"
         "@keyframes spin { from { transform: none } to { transform: rotate(1turn) } }\n"
     )
-    blocks = sgdlab_site.css_blocks(css)
+    blocks = sgdlab_stylesheet.css_blocks(css)
     assert [prelude for prelude, _ in blocks][0] == '@charset "utf-8";'
     assert len(blocks) == 9
-    out = sgdlab_site.prune_css(css, {"used", "also"})
+    out = sgdlab_stylesheet.prune_css(css, {"used", "also"})
     assert ".used{ color: red }" in out.replace("\n", "")
     assert ".unused .used" not in out and "@media print" not in out
     assert '.used:not(.unused)::after{ content: "}{" }' in out  # :not() needs nothing
@@ -193,3 +198,15 @@ def test_css_pruning_keeps_what_the_site_uses():
     assert "@media (min-width: 960px){.used > .also{ x: 2 }}" in out.replace("\n", "")
     assert "@font-face" in out and "@keyframes spin" in out
     assert "/*! Licence, with, commas */\n.used{" in out  # comments stay whole
+
+
+def test_icon_fonts_keep_the_glyphs_of_escaped_and_literal_icons():
+    """Font Awesome's rules escape an icon's code point; the theme's admonition
+    icons hold the character itself in a custom property (``--pst-icon-*``).
+    Both must reach the subset font, or the icon is an empty box."""
+    css = (
+        '.fa-bars:before{content:"\\f0c9"}'
+        'html{--pst-icon-exclamation-triangle:"\uf071";--pst-icon-bell:"\\f0f3 "}'
+        '.x:after{content:"a-z"}'
+    )
+    assert sgdlab_stylesheet.icon_codepoints(css) == {0xF0C9, 0xF071, 0xF0F3}
