@@ -1,7 +1,7 @@
 """The book's side of its notebooks (a local Sphinx extension, see ``_config.yml``).
 
 The notebooks themselves are made by the package, from the chapters
-(:mod:`sgdlab.grading.notebooks`: student, instructor and reader notebooks);
+(:mod:`sgdlab.notebooks`: student, instructor and reader notebooks);
 this extension is what the site needs of them, kept out of the package so
 that ``import sgdlab`` is the course, not the site machinery:
 
@@ -35,7 +35,8 @@ from sgdlab.grading.exercises import (
     bank_text,
     book_dir,
 )
-from sgdlab.grading.notebooks import strip_graded_solutions, write_all
+from sgdlab.notebooks.class_edition import strip_graded_solutions
+from sgdlab.notebooks.writing import write_all
 
 #: Where ``.binder/postBuild`` writes the reader notebooks, relative to the
 #: repository's root (ignored by git: opening them changes nothing tracked).

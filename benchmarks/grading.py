@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 import nbformat
-from sgdlab.grading import gradebook, grader, isolation_modes, notebooks, sandbox
+from sgdlab import notebooks
+from sgdlab.grading import gradebook, grader, isolation_modes, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ROOT / "grading" / "hidden-sample"

@@ -1,19 +1,26 @@
 """What a reader gets from "Launch Binder": the reader notebooks in a real JupyterLab.
 
-``.binder/postBuild`` runs in a copy of the repository (its tracked and
-untracked, not ignored files, committed to a fresh git repository), with a
-fresh home and a JupyterLab application directory of its own, as on
-mybinder.org, where postBuild writes the image's settings and notebooks.
-Then a real JupyterLab (PyPI ``jupyterlab``) serves the copy, and Debian's
-chromium, driven by Playwright, opens for every chapter the notebook its
-launch URL names, runs all cells and looks at what the reader sees.
-
-Running every chapter twice (postBuild, then Run All) takes minutes;
-``SGDLAB_BINDER_CHAPTERS=watching-sgd,landscape`` limits the test to some.
+Binder's environment (``.binder/``): the requirements, in step with the book's,
+and a ``postBuild`` that survives a chapter whose run raises, kills its kernel
+or hangs. Then the journey: ``.binder/postBuild`` runs in a copy of the
+repository (its tracked and untracked, not ignored files, committed to a fresh
+git repository), with a fresh home and a JupyterLab application directory of
+its own, as on mybinder.org, where postBuild writes the image's settings and
+notebooks. The copy gets the executed chapters of this session's strict build
+(the ``build`` fixture), so postBuild assembles the reader notebooks from them
+in seconds instead of running every chapter again. Then a real JupyterLab (the
+version the image serves) serves the copy, and Debian's chromium, driven by
+Playwright, opens for every chapter the notebook its launch URL names and looks
+at what the reader sees: the build's outputs. In one chapter
+(``SGDLAB_BINDER_RUN``: comma-separated, or ``all``; default watching-sgd, which
+has figures and players) it also runs all cells, as a reader does, and looks
+again. ``SGDLAB_BINDER_CHAPTERS=watching-sgd,landscape`` limits the test to some
+chapters.
 """
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import os
@@ -40,6 +47,8 @@ SELECTED = [
     for c in os.environ.get("SGDLAB_BINDER_CHAPTERS", "").split(",")
     if c.strip()
 ] or list(CHAPTERS)
+_RUN = os.environ.get("SGDLAB_BINDER_RUN", "watching-sgd")
+RUN = set(CHAPTERS) if _RUN.strip() == "all" else {c.strip() for c in _RUN.split(",")}
 
 
 def _site_extension():
@@ -108,12 +117,83 @@ def test_launch_urls_name_the_reader_notebooks_postbuild_writes():
             assert "mybinder.org/v2/" not in (html / f"{page}.html").read_text(), page
 
 
+def _requirements(path: Path) -> dict[str, str]:
+    """name -> the rest of each requirement line of ``path`` (options under
+    their own text), comments dropped."""
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name = re.match(r"[A-Za-z0-9_.-]+|-\S+", line).group(0)
+            found[name.lower().replace("_", "-")] = line
+    return found
+
+
+def test_binder_lists_the_books_requirements_itself():
+    """repo2docker installs .binder/requirements.txt before it copies the
+    repository only when the file names no other file (no ``-r``, no ``-e``):
+    then the pip layer survives a push that changes the book or the package.
+    So the book's pins are listed again, the same, with PyTorch's CPU build
+    and JupyterLab; postBuild installs the package (the journey below runs it)."""
+    binder = _requirements(ROOT / ".binder" / "requirements.txt")
+    book = _requirements(ROOT / "requirements.txt")
+    assert not [n for n in binder if n.startswith("-") and n != "--extra-index-url"]
+    assert binder.pop("--extra-index-url") == (
+        "--extra-index-url https://download.pytorch.org/whl/cpu"
+    )
+    assert book.pop("-e") == "-e ."
+    torch = book.pop("torch")
+    assert binder.pop("torch") == torch + "+cpu", "the CPU build of the same torch"
+    jupyterlab = binder.pop("jupyterlab")
+    assert binder == book, "the same requirements, with the same pins"
+    test = _requirements(ROOT / "requirements-test.txt")
+    assert test["jupyterlab"] == jupyterlab, (
+        "the browser test must drive the JupyterLab the image serves"
+    )
+    assert re.fullmatch(r"jupyterlab==[\d.]+", jupyterlab), "an exact pin"
+    assert (ROOT / ".binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    post_build = (ROOT / ".binder" / "postBuild").read_text()
+    assert "\npip install --no-deps -e .\n" in post_build
+
+
+def test_binder_writes_reader_notebooks_and_opens_markdown_as_markdown(tmp_path):
+    """postBuild writes the reader, student and instructor notebooks into notebooks/
+    (ignored by git) and installs JupyterLab settings: no news pop-up, and Markdown
+    files (README, intro, grading) open rendered, never as notebooks."""
+    from sgdlab.notebooks.reader import reader_notebook
+    from sgdlab.notebooks.writing import write_all
+
+    binder = ROOT / ".binder"
+    post_build = (binder / "postBuild").read_text()
+    assert post_build.startswith("#!/bin/bash")
+    assert "sgdlab notebooks --book book --out notebooks --reader" in post_build
+    assert 'cp .binder/overrides.json "$app_dir/settings/overrides.json"' in post_build
+    assert (binder / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+    overrides = json.loads((binder / "overrides.json").read_text())
+    assert (
+        overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    )
+    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers == {"markdown": "Markdown Preview"}
+    # The reader notebooks link to the student notebooks beside them.
+    written = write_all(tmp_path, ROOT / "book", chapters=["landscape"])
+    reader = reader_notebook("landscape", ROOT / "book", execute=False)
+    markdown = "".join(c.source for c in reader.cells if c.cell_type == "markdown")
+    targets = re.findall(r"\]\(([\w-]+-(?:student|instructor)\.ipynb)\)", markdown)
+    assert len(targets) >= 2, targets
+    assert {tmp_path / t for t in targets} <= set(written)
+
+
 def test_reader_notebook_structure_without_running():
-    """The conversion alone (fast): no MyST left, listings with code, figures as cells."""
-    from sgdlab.grading.reader import reader_notebook
+    """The conversion alone (fast): no MyST left, listings with code, figures as
+    cells; first, the note that asks the reader to shut the kernel down."""
+    from sgdlab.notebooks.reader import reader_notebook
 
     for chapter in CHAPTERS:
         nb = reader_notebook(chapter, ROOT / "book", execute=False)
+        first = nb.cells[0]
+        assert first.cell_type == "markdown"
+        assert "Shut Down Kernel" in first.source and "2 GB" in first.source
         text = (ROOT / "book" / f"{chapter}.md").read_text()
         markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         left = set(MYST.findall(markdown)) - {"{glue:text}`"}  # filled in when run
@@ -126,6 +206,173 @@ def test_reader_notebook_structure_without_running():
         for _, code in listings:
             assert len(code.strip().splitlines()) >= 1 and "literalinclude" not in code
         assert nb.metadata["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+
+
+# --------------------------------------------------------------------------
+# postBuild: the package, and chapters that fail in every way
+# --------------------------------------------------------------------------
+_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# {title}
+
+```{{code-cell}} ipython3
+{code}
+```
+"""
+#: Chapters that fail when postBuild runs them: each must be written unrun,
+#: with its note, and the others as usual.
+_FAILING = {
+    "landscape": (
+        "A killed kernel",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    ),
+    "watching-sgd": ("A cell past its timeout", "import time\ntime.sleep(600)"),
+    "epoch-rmse": ("A cell that raises", 'raise ValueError("boom")'),
+}
+_WORKING = ("epochs-and-minibatches", "A chapter that runs", "print(6 * 7)")
+
+
+def _fake_pip(folder: Path) -> Path:
+    """A ``pip`` that writes its arguments to ``pip.log`` beside it and does
+    nothing else: postBuild's install must not change the test's environment
+    (the copy's package is on ``PYTHONPATH`` instead)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pip = folder / "pip"
+    pip.write_text(f'#!/bin/sh\necho "$@" >> "{folder / "pip.log"}"\n')
+    pip.chmod(0o755)
+    return folder / "pip.log"
+
+
+def _post_build_env(tmp: Path, repo: Path, app: Path) -> tuple[dict, Path]:
+    """postBuild's environment, as on mybinder.org: a fresh home, JupyterLab's
+    application directory, the copy's package; and the log of its pip calls."""
+    home = tmp / "home"
+    home.mkdir(exist_ok=True)
+    pip_log = _fake_pip(tmp / "fake-bin")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTERLAB_DIR": str(app),
+        "PATH": os.pathsep.join([str(tmp / "fake-bin"), str(BIN), os.environ["PATH"]]),
+        "PYTHONPATH": str(repo / "code"),
+        "OMP_NUM_THREADS": "1",
+    }
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+        "SGDLAB_READER_CHAPTERS",
+        "SGDLAB_READER_TIMEOUT",
+    ):
+        env.pop(name, None)
+    return env, pip_log
+
+
+def test_post_build_survives_a_killed_kernel_a_timeout_and_an_error(tmp_path):
+    """A chapter whose kernel is killed (as for memory), one whose cell runs past
+    the timeout and one whose cell raises are written unrun, each with a note
+    that says why; the image still builds, and the other chapters are as usual."""
+    repo, app = tmp_path / "repo", tmp_path / "lab-app"
+    (repo / "book").mkdir(parents=True), app.mkdir()
+    shutil.copytree(ROOT / ".binder", repo / ".binder")
+    shutil.copy(ROOT / "_toc.yml", repo / "_toc.yml")
+    for chapter, (title, code) in {**_FAILING, _WORKING[0]: _WORKING[1:]}.items():
+        (repo / "book" / f"{chapter}.md").write_text(
+            _HEADER.format(title=title, code=code)
+        )
+    env, pip_log = _post_build_env(tmp_path, ROOT, app)
+    env["SGDLAB_READER_TIMEOUT"] = "10"
+    run = subprocess.run(
+        ["bash", ".binder/postBuild"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert pip_log.read_text() == "install --no-deps -e .\n"
+    reasons = {
+        "landscape": "Kernel died",
+        "watching-sgd": "timed out",
+        "epoch-rmse": "ValueError: boom",
+    }
+    for chapter, reason in reasons.items():
+        nb = json.loads((repo / "notebooks" / f"{chapter}.ipynb").read_text())
+        note = "".join(nb["cells"][0]["source"])
+        assert note.startswith("**This notebook was not run"), (chapter, note)
+        assert reason in note, (chapter, note)
+        assert "Shut Down Kernel" in "".join(nb["cells"][1]["source"])
+        outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+        assert outputs == [], chapter
+        assert f"{chapter}: written unrun" in run.stderr, run.stderr
+    nb = json.loads((repo / "notebooks" / f"{_WORKING[0]}.ipynb").read_text())
+    assert "not run" not in "".join(nb["cells"][0]["source"])
+    printed = [
+        "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
+    ]
+    assert printed == ["42\n"], printed
+
+
+def _filled_values(unrun, assembled) -> list[str]:
+    """The values the assembled reader notebook shows where the unrun one shows
+    ``{glue:text}`name``` (read by aligning the two, cell by cell)."""
+    role = re.compile(r"\{glue:text\}`[^`]+`")
+    values = []
+    assert len(unrun.cells) == len(assembled.cells)
+    for before, after in zip(unrun.cells, assembled.cells, strict=True):
+        if before.cell_type != "markdown":
+            continue
+        pattern = "(.+?)".join(re.escape(part) for part in role.split(before.source))
+        match = re.fullmatch(pattern, after.source, re.S)
+        assert match, (before.source[:300], after.source[:300])
+        values += match.groups()
+    return values
+
+
+@pytest.mark.book
+def test_reader_notebooks_take_the_builds_outputs(build):
+    """After a build, every reader notebook is assembled from the build's executed
+    chapter (no chapter runs again), and each number it shows is on the built
+    page too; each figure cell holds the glued figure or player."""
+    from sgdlab.notebooks.reader import reader_notebook
+
+    returncode, log = build
+    assert returncode == 0, "the strict build failed: " + log[-2000:]
+    for chapter in CHAPTERS:
+        said = []
+        nb = reader_notebook(chapter, ROOT / "book", log=said.append)
+        assert said == [
+            f"{chapter}: outputs from the build "
+            f"(_build/jupyter_execute/book/{chapter}.ipynb)"
+        ], said
+        unrun = reader_notebook(chapter, ROOT / "book", execute=False)
+        page = (ROOT / "_build" / "html" / "book" / f"{chapter}.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+        values = _filled_values(unrun, nb)
+        assert values, chapter
+        for value in values:
+            if not re.search(r"[*_`$\[\n<]", value):  # plain text, not Markdown
+                assert value in text, (chapter, value)
+        figures, _ = _page_counts(chapter)
+        shown = [c for c in nb.cells if "reader-figure" in c.metadata.get("tags", [])]
+        assert len(shown) == figures
+        for cell in shown:
+            [output] = cell.outputs
+            assert {"image/svg+xml", "image/png", "text/html"} & set(output.data)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert sum(bool(c.outputs) for c in code) > len(shown), chapter
 
 
 # --------------------------------------------------------------------------
@@ -163,7 +410,7 @@ def _status(repo: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def binder(tmp_path_factory):
+def binder(tmp_path_factory, build):
     if not (BIN / "jupyter-lab").exists():
         pytest.fail("jupyterlab is not installed: pip install -r requirements-test.txt")
     chromium = os.environ.get("SGDLAB_CHROMIUM") or shutil.which("chromium")
@@ -172,10 +419,20 @@ def binder(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    returncode, log = build
+    if returncode != 0:
+        pytest.fail("the strict build failed (tests/test_book.py says why)")
     tmp = tmp_path_factory.mktemp("binder")
-    repo, home, app = tmp / "repo", tmp / "home", tmp / "lab-app"
-    repo.mkdir(), home.mkdir(), app.mkdir()
+    repo, app = tmp / "repo", tmp / "lab-app"
+    repo.mkdir(), app.mkdir()
     _copy_repository(repo)
+    # This session's build, as a contributor has it after `jupyter-book build .`
+    # (ignored by git, so git sees no change).
+    shutil.copytree(
+        ROOT / "_build" / "jupyter_execute", repo / "_build" / "jupyter_execute"
+    )
+    stamp = Path("_build") / ".jupyter_cache.sgdlab-fingerprint"
+    shutil.copy(ROOT / stamp, repo / stamp)
     # JupyterLab's application directory, as in the image: its files, but a
     # settings folder of its own, which postBuild fills.
     installed = Path(
@@ -192,25 +449,11 @@ def binder(tmp_path_factory):
     for entry in installed.iterdir():
         if entry.name != "settings":
             (app / entry.name).symlink_to(entry)
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "JUPYTERLAB_DIR": str(app),
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "OMP_NUM_THREADS": "1",
-    }
-    for name in (
-        "JUPYTER_CONFIG_DIR",
-        "JUPYTER_DATA_DIR",
-        "JUPYTER_RUNTIME_DIR",
-        "JUPYTERLAB_SETTINGS_DIR",
-        "JUPYTERLAB_WORKSPACES_DIR",
-    ):
-        env.pop(name, None)
+    env, pip_log = _post_build_env(tmp, repo, app)
     if SELECTED != list(CHAPTERS):
         env["SGDLAB_READER_CHAPTERS"] = ",".join(SELECTED)
     started = time.monotonic()
-    build = subprocess.run(
+    post_build = subprocess.run(
         ["bash", ".binder/postBuild"],
         cwd=repo,
         env=env,
@@ -219,8 +462,15 @@ def binder(tmp_path_factory):
         timeout=3000,
     )
     post_build_s = time.monotonic() - started
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    print(f"\npostBuild: {post_build_s:.0f} s for {len(SELECTED)} chapter(s)")
+    assert post_build.returncode == 0, (
+        post_build.stdout[-3000:] + post_build.stderr[-3000:]
+    )
+    assert pip_log.read_text() == "install --no-deps -e .\n"
+    for chapter in SELECTED:  # assembled from the build: no chapter ran again
+        assert f"{chapter}: outputs from the build" in post_build.stderr, (
+            post_build.stderr[-3000:]
+        )
+    print(f"\npostBuild: {post_build_s:.1f} s for {len(SELECTED)} chapter(s)")
     before = _status(repo)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -281,9 +531,11 @@ def _open(binder, urlpath: str):
     return context, page
 
 
+# Cleared first: the notebook opens with the build's outputs and execution counts.
 _RUN_ALL = """async () => {
   const app = window.jupyterapp, panel = app.shell.currentWidget;
   await panel.context.ready; await panel.sessionContext.ready;
+  await app.commands.execute('notebook:clear-all-cell-outputs');
   await app.commands.execute('notebook:run-all-cells');
 }"""
 _DONE = """() => {
@@ -336,38 +588,23 @@ def _page_counts(chapter: str) -> tuple[int, int]:
     return figures, animations
 
 
-@pytest.mark.parametrize("chapter", SELECTED)
-def test_launched_chapter_reads_like_the_page(binder, chapter):
-    urlpath = urlparse(launch_url(chapter)).query.split("urlpath=")[1]
-    context, page = _open(binder, urlpath)
-    try:
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        page.evaluate(_RUN_ALL)
-        page.wait_for_function(_DONE, timeout=900_000, polling=1000)
-        # Every cell attached: JupyterLab renders long notebooks lazily.
-        page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
-            for (let i = 0; i < nb.widgets.length; i++) { await nb.scrollToItem(i); } }""")
-        state = page.evaluate(_STATE)
-        if os.environ.get("SGDLAB_BINDER_SCREENSHOTS"):
-            page.evaluate(
-                "() => window.jupyterapp.shell.currentWidget.content.scrollToItem(12)"
-            )
-            page.wait_for_timeout(1000)
-            page.screenshot(
-                path=f"{os.environ['SGDLAB_BINDER_SCREENSHOTS']}/{chapter}.png"
-            )
-        text = page.evaluate(
-            "() => window.jupyterapp.shell.currentWidget.content.node.innerText"
-        )
-        page.evaluate(
-            "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
-        )
-        # The rendered Markdown with what its folded solutions hold.
-        everything = page.evaluate("""() => Array.from(window.jupyterapp.shell.currentWidget
-            .content.node.querySelectorAll('.jp-RenderedMarkdown'))
-            .map(n => n.textContent).join('\\n')""")
-    finally:
-        context.close()
+def _look(page) -> dict:
+    """What the reader sees in the open notebook: its cells' state, its text and
+    the rendered Markdown with what its folded solutions hold."""
+    # Every cell attached: JupyterLab renders long notebooks lazily.
+    page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+        for (let i = 0; i < nb.widgets.length; i++) { await nb.scrollToItem(i); } }""")
+    state = page.evaluate(_STATE)
+    state["text"] = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.node.innerText"
+    )
+    state["markdown"] = page.evaluate("""() => Array.from(window.jupyterapp.shell
+        .currentWidget.content.node.querySelectorAll('.jp-RenderedMarkdown'))
+        .map(n => n.textContent).join('\\n')""")
+    return state
+
+
+def _reads_like_the_page(chapter: str, state: dict) -> None:
     cells = state["cells"]
     errors = [e for c in cells for e in c["errors"]]
     assert not errors, errors
@@ -394,6 +631,8 @@ def test_launched_chapter_reads_like_the_page(binder, chapter):
     }
     folded = [c for c in cells if hidden_tags & set(c["tags"])]
     assert folded and all(c["collapsed"] for c in folded)
+    text, everything = state["text"], state["markdown"]
+    assert "Shut Down Kernel" in text  # the first cell's note
     assert not MYST.search(text), MYST.search(text)
     for stray in (
         "{glue",
@@ -403,6 +642,7 @@ def test_launched_chapter_reads_like_the_page(binder, chapter):
         "{cite",
         ":::",
         "exercise-start",
+        "computed when you run the cells",
     ):
         assert stray not in text, stray
     # Listings are code: the package's source under "# from code/...".
@@ -412,11 +652,44 @@ def test_launched_chapter_reads_like_the_page(binder, chapter):
         assert re.match(r"\S+\.py\s*\n\s*(def |class |@|\w+ = )", listing), listing[
             :200
         ]
-    # Numbers are numbers: the notebook file holds the run's values.
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("chapter", SELECTED)
+def test_launched_chapter_reads_like_the_page(binder, chapter):
+    """Opened from its launch URL, the chapter shows the build's numbers, figures
+    and players with no cell run; in the chapters of ``RUN``, Run All (as a
+    reader does) gives a page that reads the same, with no error."""
+    urlpath = urlparse(launch_url(chapter)).query.split("urlpath=")[1]
+    context, page = _open(binder, urlpath)
+    try:
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        seen = [_look(page)]
+        if chapter in RUN:
+            page.evaluate(_RUN_ALL)
+            page.wait_for_function(_DONE, timeout=900_000, polling=1000)
+            seen.append(_look(page))
+        if os.environ.get("SGDLAB_BINDER_SCREENSHOTS"):
+            page.evaluate(
+                "() => window.jupyterapp.shell.currentWidget.content.scrollToItem(12)"
+            )
+            page.wait_for_timeout(1000)
+            page.screenshot(
+                path=f"{os.environ['SGDLAB_BINDER_SCREENSHOTS']}/{chapter}.png"
+            )
+        page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
+        )
+    finally:
+        context.close()
+    for state in seen:
+        _reads_like_the_page(chapter, state)
+    # The notebook file keeps the reader notebooks' kernel.
     saved = json.loads((binder["repo"] / urlpath.split("lab/tree/")[1]).read_text())
     assert saved["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
 
 
+@pytest.mark.book
 def test_other_pages_open_as_markdown_and_nothing_changed(binder):
     """README and the intro open rendered, as Markdown, not as notebooks; after
     all the chapters ran, git sees no change in the repository."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from sgdlab import notebooks
 from sgdlab.grading import (
     EXERCISES,
     check,
@@ -27,7 +28,6 @@ from sgdlab.grading import (
     grader,
     hidden,
     isolation_modes,
-    notebooks,
     package,
     sandbox,
     uids,

@@ -1,9 +1,8 @@
-"""What GitHub Pages and Binder readers get: the Binder environment, the launch
-links' targets, the licence and the citation file."""
+"""What GitHub Pages and Binder readers get: the launch links' targets, the
+licence and the citation file (Binder's environment: tests/test_binder.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-BINDER = ROOT / ".binder"
 
 
 def _chapters():
@@ -23,54 +21,6 @@ def _chapters():
     return [
         f for f in files if (ROOT / f"{f}.md").read_text().startswith("---\njupytext")
     ]
-
-
-def test_binder_installs_cpu_torch_jupytext_and_the_book():
-    lines = [
-        line.split("#")[0].strip()
-        for line in (BINDER / "requirements.txt").read_text().splitlines()
-    ]
-    lines = [line for line in lines if line]
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
-    root_pin = re.search(
-        r"^torch==(\S+)", (ROOT / "requirements.txt").read_text(), re.M
-    ).group(1)
-    assert f"torch=={root_pin}+cpu" in lines, (
-        "Binder's torch must be the CPU build of the same version"
-    )
-    assert "-r ../requirements.txt" in lines  # the book's own pins, sgdlab included
-    assert any(line.startswith("jupytext") for line in lines)
-    assert any(line.startswith("jupyterlab") for line in lines)
-    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
-
-
-def test_binder_writes_reader_notebooks_and_opens_markdown_as_markdown(tmp_path):
-    """postBuild writes the reader, student and instructor notebooks into notebooks/
-    (ignored by git) and installs JupyterLab settings: no news pop-up, and Markdown
-    files (README, intro, grading) open rendered, never as notebooks. The run in a
-    real JupyterLab is tests/test_binder.py."""
-    from sgdlab.grading.notebooks import write_all
-
-    post_build = (BINDER / "postBuild").read_text()
-    assert post_build.startswith("#!/bin/bash")
-    assert "sgdlab notebooks --book book --out notebooks --reader" in post_build
-    assert 'cp .binder/overrides.json "$app_dir/settings/overrides.json"' in post_build
-    assert (BINDER / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
-    overrides = json.loads((BINDER / "overrides.json").read_text())
-    assert (
-        overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
-    )
-    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
-    assert viewers == {"markdown": "Markdown Preview"}
-    # The reader notebooks link to the student notebooks beside them.
-    written = write_all(tmp_path, ROOT / "book", chapters=["landscape"])
-    from sgdlab.grading.reader import reader_notebook
-
-    reader = reader_notebook("landscape", ROOT / "book", execute=False)
-    markdown = "".join(c.source for c in reader.cells if c.cell_type == "markdown")
-    targets = re.findall(r"\]\(([\w-]+-(?:student|instructor)\.ipynb)\)", markdown)
-    assert len(targets) >= 2, targets
-    assert {tmp_path / t for t in targets} <= set(written)
 
 
 @pytest.mark.parametrize("chapter", _chapters())

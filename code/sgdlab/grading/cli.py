@@ -99,11 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     notebooks.add_argument(
         "--reader",
         action="store_true",
-        help="also write each chapter as a reader notebook, <chapter>.ipynb "
-        "(runs every chapter once: minutes)",
+        help="also write each chapter as a reader notebook, <chapter>.ipynb, "
+        "with the outputs of the book's build (_build/) where it is current, "
+        "else running the chapter (minutes)",
     )
     notebooks.add_argument(
         "--chapters", default=None, help="comma-separated chapter names (default: all)"
+    )
+    notebooks.add_argument(
+        "--timeout",
+        type=int,
+        default=900,
+        help="seconds a cell may run when a reader notebook is run (default 900); "
+        "past it, the notebook is written unrun, with a note",
     )
     exercises = sub.add_parser(
         "exercises", help="the exercise bank and hidden-case templates"
@@ -152,10 +160,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _notebooks(args) -> int:
-    from .notebooks import write_all
+    from sgdlab.notebooks.writing import write_all
 
     chapters = [c.strip() for c in args.chapters.split(",")] if args.chapters else None
-    for path in write_all(args.out, args.book, reader=args.reader, chapters=chapters):
+    for path in write_all(
+        args.out,
+        args.book,
+        reader=args.reader,
+        chapters=chapters,
+        timeout=args.timeout,
+        log=lambda message: print(message, file=sys.stderr, flush=True),
+    ):
         print(path)
     return 0
 

@@ -8,7 +8,7 @@ the cell that defines the function (the reference solution) and the cell that
 calls ``check``.
 
 From that one source come the student and the instructor notebooks
-(:mod:`sgdlab.grading.notebooks`), the public cases with their expected values
+(:mod:`sgdlab.notebooks`), the public cases with their expected values
 (``bank.json`` in this package, which :func:`sgdlab.grading.check` reads: no
 reference solution ships with the package), and the hidden-case template
 (:func:`sgdlab.grading.hidden.hidden_template`). The grader computes every expected value with the

@@ -1,21 +1,24 @@
 """Reader notebooks: a chapter as a notebook that reads like its page.
 
 The Markdown half (MyST roles and directives to what JupyterLab renders) is
-:mod:`sgdlab.grading.myst_markdown`; this module runs the chapter, fills in
-its numbers and assembles the notebook.
+:mod:`sgdlab.notebooks.myst_markdown`; this module assembles the notebook and
+fills in its numbers, from the outputs of the book's build where it has a
+current one (:mod:`sgdlab.notebooks.from_build`), else from a run.
 
 The launch button of a chapter opens ``notebooks/<chapter>.ipynb`` on Binder,
 which ``.binder/postBuild`` writes with ``sgdlab notebooks --out notebooks
---reader`` (see :func:`sgdlab.grading.notebooks.write_all`: the student, the
+--reader`` (see :func:`sgdlab.notebooks.writing.write_all`: the student, the
 instructor and the reader notebook come from the chapter by one mechanism).
 A reader notebook is the chapter with its MyST turned into what JupyterLab
 shows:
 
 * ``{glue:text}``, ``{glue:md}`` numbers are the values the chapter computes
-  (the notebook is executed once when it is written, and keeps its outputs);
+  (the notebook keeps the outputs of the build, or of one run when it is
+  written);
 * each ``glue:figure`` becomes a cell that shows the glued figure or player
-  (:func:`show`), followed by its caption; a hidden first cell records what
-  the chapter glues (:func:`record_glue`);
+  (:func:`~sgdlab.notebooks.in_kernel.show`), followed by its caption; a
+  hidden first code cell records what the chapter glues
+  (:func:`~sgdlab.notebooks.in_kernel.record_glue`);
 * ``literalinclude`` listings are fenced code with the real source;
 * cross-references are links to the other reader notebooks, or plain text
   ("Fig. 4.2", "Proposition 1");
@@ -24,7 +27,9 @@ shows:
   ``<details>``, code cells with source and output hidden), and absent from
   the class edition's graded exercises;
 * cells the page hides (glue calls, assertions) keep running, with their
-  source hidden (``jupyter.source_hidden``, which JupyterLab honours).
+  source hidden (``jupyter.source_hidden``, which JupyterLab honours);
+* a first note asks the reader to shut the kernel down before opening the
+  next chapter (a Binder session's memory holds about two chapters).
 """
 
 from __future__ import annotations
@@ -51,45 +56,8 @@ KERNELSPEC = {
     "display_name": "Python 3 (ipykernel)",
     "language": "python",
 }
-SETUP = "from sgdlab.grading.reader import record_glue, show\n\nrecord_glue()"
+SETUP = "from sgdlab.notebooks.in_kernel import record_glue, show\n\nrecord_glue()"
 HIDDEN_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
-# --------------------------------------------------------------------------
-# In the kernel: what the chapter glues, shown where the page shows it
-# --------------------------------------------------------------------------
-_GLUED: dict[str, object] = {}
-
-
-def record_glue() -> None:
-    """Make ``myst_nb.glue`` also keep each glued object, for :func:`show`.
-
-    Chapters call ``glue(name, obj, display=False)`` (directly or through
-    :func:`sgdlab.plotting.glue_figure`), which only emits the object for the
-    book's build. The first cell of a reader notebook runs this, before the
-    chapter imports ``glue``.
-    """
-    import myst_nb
-
-    original = getattr(myst_nb.glue, "__wrapped__", myst_nb.glue)
-
-    def glue(name, variable, display=True):
-        _GLUED[name] = variable
-        return original(name, variable, display)
-
-    glue.__wrapped__ = original
-    glue.__doc__ = original.__doc__
-    myst_nb.glue = glue
-
-
-def show(name: str):
-    """Display what the chapter glued under ``name`` (a figure or a player)."""
-    from IPython.display import display
-
-    if name not in _GLUED:
-        raise KeyError(
-            f"nothing was glued under {name!r}: run the cells above first "
-            "(Run > Run All Cells)"
-        )
-    display(_GLUED[name])
 
 
 # --------------------------------------------------------------------------
@@ -221,6 +189,17 @@ def fill_glue(notebook, values: dict[str, dict], chapter: str) -> None:
             )
 
 
+MEMORY_NOTE = (
+    "> **One chapter at a time.** A Binder session has 2 GB of memory for all "
+    "its kernels. Before you open another chapter, shut this one's kernel down "
+    "(*Kernel > Shut Down Kernel*); its outputs stay on the page."
+)
+UNRUN_NOTE = (
+    "**This notebook was not run when it was written** (the run stopped with: "
+    "`{reason}`). Run > Run All Cells computes its numbers, figures and players."
+)
+
+
 def reader_notebook(
     chapter: str,
     book: str | Path,
@@ -229,29 +208,35 @@ def reader_notebook(
     execute: bool = True,
     timeout: int = 900,
     fallback: bool = False,
+    log=None,
 ):
     """The reader notebook of ``chapter`` (an nbformat notebook).
 
-    With ``execute`` (the default) it is run once, in ``book`` as the build
-    runs it, and keeps its outputs; the numbers in its text are the values
-    this run glued. Without, the numbers are left as ``{glue:text}`` roles
-    and the notebook is only good for looking at its structure. With
-    ``fallback``, a chapter whose run fails is returned unrun, with a note
-    at its top, instead of raising.
+    With ``execute`` (the default) it comes with its outputs, and the numbers
+    in its text are the values the chapter glued: those of the book's build
+    when ``book``'s build is current for the chapter (see
+    :func:`sgdlab.notebooks.from_build.build_outputs`), else of one run, in
+    ``book`` as the build runs it, with ``timeout`` seconds per cell. Without
+    ``execute``, the numbers are left as ``{glue:text}`` roles and the
+    notebook is only good for looking at its structure. With ``fallback``, a
+    chapter whose run fails (a cell raises, the kernel dies, a cell runs past
+    ``timeout``) is returned unrun, with a note at its top, instead of
+    raising. ``log``, if given, is told where the outputs came from.
     """
-    from .notebooks import strip_graded_solutions
+    from .class_edition import strip_graded_solutions
 
     book = Path(book)
     path = book / f"{chapter}.md"
     text = path.read_text(encoding="utf-8")
     if class_edition:
         text = strip_graded_solutions(text)
-    catalogue = Book(book)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["sgdlab"] = {"chapter": chapter, "kind": "reader"}
-    nb.cells = reader_cells(text, chapter, path, catalogue)
+    note = nbformat.v4.new_markdown_cell(MEMORY_NOTE)
+    note.metadata["tags"] = ["reader-memory-note"]
+    nb.cells = [note, *reader_cells(text, chapter, path, Book(book))]
     if not execute:
         for cell in nb.cells:
             if cell.cell_type == "markdown":
@@ -259,8 +244,33 @@ def reader_notebook(
                     lambda m: f"{{glue:text}}`{m.group(2)}`", cell.source
                 )
         return nb
+    from .from_build import assemble, build_outputs
+
+    found, why = build_outputs(chapter, book)
+    if found is not None:
+        assembled = assemble(nb, *found)
+        if assembled is not None:
+            _tell(log, f"{chapter}: outputs from the build ({why})")
+            return assembled
+        why = "its code cells differ from the build's"
+    _tell(log, f"{chapter}: running it ({why})")
+    return _run(nb, book, chapter, timeout=timeout, fallback=fallback, log=log)
+
+
+def _tell(log, message: str) -> None:
+    if log is not None:
+        log(message)
+
+
+def _run(nb, book: Path, chapter: str, *, timeout: int, fallback: bool, log):
+    """``nb`` run once in a fresh kernel, its numbers filled in; with
+    ``fallback``, unrun with a note where the run fails in any way."""
     import nbclient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+    )
 
     run = copy.deepcopy(nb)
     try:
@@ -270,27 +280,33 @@ def reader_notebook(
             kernel_name="python3",
             resources={"metadata": {"path": str(book)}},
         ).execute()
-    except CellExecutionError as err:
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
         if not fallback:
             raise
-        # A chapter that fails here (a timing claim on a busy machine) must not
-        # stop Binder's build: the reader gets the notebook unrun, and says so.
-        message = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
-        first = message.splitlines()[-1][:300] if message else "an error"
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.source = PLACEHOLDER_RE.sub(
-                    "(computed when you run the cells)", cell.source
-                )
-        nb.cells.insert(
-            0,
-            nbformat.v4.new_markdown_cell(
-                "**This notebook was not run when it was written** "
-                f"(the run stopped with: `{first}`). Run > Run All Cells computes "
-                "its numbers, figures and players."
-            ),
-        )
-        return nb
+        # A chapter that fails here (a timing claim on a busy machine, a kernel
+        # killed for memory, a cell that hangs) must not stop Binder's build:
+        # the reader gets the notebook unrun, and it says so.
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+        # An error's last line names it; a timeout's or a dead kernel's first.
+        reason = type(err).__name__
+        if lines:
+            reason = lines[-1] if isinstance(err, CellExecutionError) else lines[0]
+            reason = reason[:300]
+        _tell(log, f"{chapter}: written unrun ({type(err).__name__}: {reason})")
+        return unrun(nb, reason)
     fill_glue(run, glued_values(run), chapter)
     run.metadata["kernelspec"] = dict(KERNELSPEC)
     return run
+
+
+def unrun(nb, reason: str):
+    """``nb`` without outputs, its numbers replaced by a phrase, and a first
+    note that says why it was not run."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = PLACEHOLDER_RE.sub(
+                "(computed when you run the cells)", cell.source
+            )
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(UNRUN_NOTE.format(reason=reason)))
+    return nb
