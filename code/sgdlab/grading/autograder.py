@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 from .exercises import CHAPTERS, REPO, book_dir, chapter_exercises
-from .hidden import load_hidden
+from .hidden import is_sample, load_hidden
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -28,7 +28,9 @@ apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y python3.11 python3.11-venv bubblewrap
 python3.11 -m venv /autograder/venv
 cd /autograder/source
-/autograder/venv/bin/python -m pip install -r requirements.txt
+# PyTorch's CPU index: without it pip pulls several GB of CUDA packages.
+/autograder/venv/bin/python -m pip install -r requirements.txt \
+    --extra-index-url https://download.pytorch.org/whl/cpu
 """
 
 RUN_AUTOGRADER = """\
@@ -46,7 +48,8 @@ mkdir -p "$ROOT/results"
 chmod -R go-rwx "$ROOT/source"
 "$PYTHON" -m sgdlab grade "$ROOT/submission" --chapter {chapter} \\
     --hidden "$ROOT/source/hidden" --book "$ROOT/source/book" \\
-    --out "$ROOT/graded" --results "$ROOT/results/results.json" --quiet
+    --out "$ROOT/graded" --results "$ROOT/results/results.json" --quiet \
+    --preset gradescope
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   printf '{{"score": 0, "tests": [], "output": "%s"}}\\n' \\
@@ -69,9 +72,12 @@ def gradescope_zip(
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; choose one of {list(CHAPTERS)}")
     chapter_exercises(chapter)
-    load_hidden(
-        chapter, hidden
-    )  # a missing or malformed file fails here, not on Gradescope
+    load_hidden(chapter, hidden)  # a wrong file fails here, not on Gradescope
+    if is_sample(hidden):
+        raise ValueError(
+            f"{hidden} is the repository's PUBLIC sample of hidden cases, which "
+            "every student can read; pass a folder of cases of your own"
+        )
     book = Path(book or book_dir())
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

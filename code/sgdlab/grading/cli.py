@@ -4,6 +4,7 @@ Examples::
 
     sgdlab grade submissions/*.ipynb --out graded/ --hidden ~/private/hidden-cases
     sgdlab grade alice.py --chapter epoch-rmse --out graded/ --hidden ~/private/hidden
+    sgdlab grade canvas-download/ --out graded/ --preset gradescope --cell-timeout 60
     sgdlab notebooks --out notebooks/          # student and instructor notebooks
     sgdlab notebooks --out notebooks/ --reader # and the chapters as reader notebooks
     sgdlab exercises --update                  # bank.json from the chapters
@@ -15,29 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
 from .isolation_modes import isolation
-from .sandbox import Limits
+from .limits import OPTIONS, PRESETS
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The ``sgdlab`` command line: one ``add_argument`` per option, in the order
-    of the help it prints, which is why it is long."""
-    parser = argparse.ArgumentParser(
-        prog="sgdlab",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _grade_parser(sub) -> None:
     grade = sub.add_parser("grade", help="grade submissions into a gradebook")
     grade.add_argument(
         "submissions",
         nargs="+",
         type=Path,
-        help=".ipynb or .py files, or folders of them",
+        help="notebooks (.ipynb) or .py files, folders of them, or folders of "
+        "students' folders (Gradescope, Moodle exports)",
     )
     grade.add_argument(
         "--chapter",
@@ -65,23 +59,41 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--workers", type=int, default=None, help="parallel graders (cores)"
     )
+    _limit_options(grade)
+    _output_options(grade)
+
+
+def _limit_options(grade) -> None:
     grade.add_argument(
-        "--cell-timeout",
-        type=float,
-        default=Limits.cell_seconds,
-        help="seconds per cell (default %(default)s)",
+        "--preset",
+        choices=sorted(PRESETS),
+        default="default",
+        help="limits to start from: 'gradescope' fits its default container "
+        "(768 MB, 600 s); the options below change single limits",
     )
+    for option, (name, unit, text) in OPTIONS.items():
+        default = getattr(PRESETS["default"], name) / unit
+        grade.add_argument(
+            option,
+            type=float,
+            default=None,
+            help=f"{text} (default {default:g}; see --preset)",
+        )
+
+
+def _output_options(grade) -> None:
     grade.add_argument(
-        "--call-timeout",
-        type=float,
-        default=Limits.call_seconds,
-        help="seconds per case (default %(default)s)",
+        "--student-pattern",
+        default=None,
+        help="regular expression with a group (?P<student>...) that finds the "
+        "student id in a file or folder name (tried before the LMS patterns)",
     )
     grade.add_argument(
         "--results",
         type=Path,
         default=None,
-        help="also write the one submission's results.json here (Gradescope)",
+        help="also write the one submission's results.json here (Gradescope); "
+        "a folder given is then one student's submission",
     )
     grade.add_argument(
         "--classroom",
@@ -89,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         help="print the points for GitHub Classroom and write its result",
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _other_parsers(sub) -> None:
     notebooks = sub.add_parser(
         "notebooks", help="write student and instructor notebooks"
     )
@@ -137,17 +152,20 @@ def _parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--hidden", required=True, type=Path)
     gradescope.add_argument("--out", required=True, type=Path)
     gradescope.add_argument("--book", type=Path, default=None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The ``sgdlab`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="sgdlab",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _grade_parser(sub)
+    _other_parsers(sub)
     return parser
-
-
-def _expand(paths: list[Path]) -> list[Path]:
-    out = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".ipynb", ".py")))
-        else:
-            out.append(p)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"sgdlab {args.command}: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"sgdlab {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _notebooks(args) -> int:
@@ -207,50 +228,88 @@ def _gradescope(args) -> int:
     return 0
 
 
+def _check_sandbox(mode: str, limits) -> None:
+    """Start one empty sandbox before grading: a machine that cannot run one
+    stops here (exit 2) instead of giving every student 0 points."""
+    from .sandbox import SandboxError, Session
+
+    try:
+        with Session(["pass"], limits, mode) as session:
+            while session.receive(60, "an empty notebook").get("event") != "ready":
+                pass
+    except SandboxError as err:
+        raise RuntimeError(
+            f"the sandbox ({mode}) does not work on this machine, so nothing was "
+            f"graded: {err}"
+        ) from None
+
+
+def _check_sandbox(mode: str, limits) -> None:
+    """Start one empty sandbox before grading: a machine that cannot run one
+    stops here (exit 2) instead of giving every student 0 points."""
+    from .sandbox import SandboxError, Session
+
+    try:
+        with Session(["pass"], limits, mode) as session:
+            while session.receive(60, "an empty notebook").get("event") != "ready":
+                pass
+    except SandboxError as err:
+        raise RuntimeError(
+            f"the sandbox ({mode}) does not work on this machine, so nothing was "
+            f"graded: {err}"
+        ) from None
+
+
 def _grade(args) -> int:
-    from .gradebook import grade_many
+    from .gradebook import GradingInterrupted, grade_many
+    from .limits import from_options
 
-    submissions = _expand(args.submissions)
-    missing = [str(p) for p in submissions if not p.is_file()]
-    if missing:
-        print(f"sgdlab grade: no such file: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    if not submissions:
-        if args.results is not None:  # Gradescope: say so to the student
-            from .autograder import single_results
-
-            args.results.parent.mkdir(parents=True, exist_ok=True)
-            args.results.write_text(json.dumps(single_results([], args.out), indent=1))
-            return 0
-        print("sgdlab grade: no .ipynb or .py file to grade", file=sys.stderr)
-        return 2
-    limits = Limits(cell_seconds=args.cell_timeout, call_seconds=args.call_timeout)
+    limits = from_options(args.preset, vars(args))
+    # Ctrl-C stops the run even where the shell started it with SIGINT ignored
+    # (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode = isolation()
+    _check_sandbox(mode, limits)
     if not args.quiet:
         what = (
             f"of {args.chapter!r}" if args.chapter else "(chapters from the notebooks)"
         )
+        print(f"grading {what} with {mode}", file=sys.stderr)
+    try:
+        grades = grade_many(
+            args.submissions,
+            args.out,
+            chapter=args.chapter,
+            hidden_dir=args.hidden,
+            book=args.book,
+            workers=args.workers,
+            limits=limits,
+            progress=not args.quiet,
+            single=args.results is not None,
+            student_pattern=args.student_pattern,
+        )
+    except GradingInterrupted as err:
+        print(f"sgdlab grade: {err}", file=sys.stderr)
+        return 130
+    _report(args, grades)
+    failed = [g.submission for g in grades if g.status == "error"]
+    if failed:
         print(
-            f"grading {len(submissions)} submission(s) {what} with {mode}",
+            f"sgdlab grade: the grader's environment failed for {len(failed)} "
+            f"submission(s) ({', '.join(failed[:5])}): grade them again",
             file=sys.stderr,
         )
-    grades = grade_many(
-        submissions,
-        args.out,
-        chapter=args.chapter,
-        hidden_dir=args.hidden,
-        book=args.book,
-        workers=args.workers,
-        limits=limits,
-        progress=not args.quiet,
-    )
-    counts = {
-        s: sum(g.status == s for g in grades)
-        for s in ("graded", "invalid", "limit", "timeout", "crashed")
-    }
+        return 3
+    return 0
+
+
+def _report(args, grades) -> None:
+    from .grader import STATUSES
+
+    counts = {s: sum(g.status == s for g in grades) for s in STATUSES}
     print(
         f"{args.out / 'grades.csv'}: "
-        + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n or s == "graded")
     )
     if args.results is not None:
         from .autograder import single_results
@@ -261,7 +320,6 @@ def _grade(args) -> int:
         from .autograder import classroom_report
 
         print(classroom_report(grades))
-    return 0
 
 
 _COMMANDS = {

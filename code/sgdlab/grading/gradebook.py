@@ -1,28 +1,42 @@
 """Grading many submissions: one gradebook row, feedback and ``results.json``
 per submission.
 
-:func:`grade_many` grades a folder's worth of submissions in parallel with
-:func:`~sgdlab.grading.grader.grade_submission` and writes the gradebook; the
-feedback a student reads and the Gradescope ``results.json`` are written
-here from a :class:`~sgdlab.grading.grader.Grade`.
+:func:`grade_many` grades a batch (files, folders of files, folders of
+students' folders; see :mod:`sgdlab.grading.batch`) in parallel with
+:func:`~sgdlab.grading.grader.grade_submission`. The feedback a student
+reads and the Gradescope ``results.json`` are written here from a
+:class:`~sgdlab.grading.grader.Grade`; the gradebooks (``grades.csv``, one row
+per submission, and ``students.csv``, one row per student and chapter) in
+:mod:`sgdlab.grading.gradebook_files`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grader import DEFAULT_LIMITS, Grade, Plan, grade_submission, make_plan
-from .hidden import SAMPLE_WARNING
+from . import grader
+from .batch import Entry, discover, name_students
+from .exercises import CHAPTERS
+from .gradebook_files import Gradebook, write_gradebook  # noqa: F401 - re-exported
+from .grader import (
+    DEFAULT_LIMITS,
+    Grade,
+    Plan,
+    grade_submission,
+    make_plan,
+)
+from .hidden import SAMPLE_WARNING, check_folder, default_hidden_dir
 from .isolation_modes import isolation, privilege_note
-from .sandbox import Limits
+from .limits import Limits
+from .sandbox import stop_all
 from .submission import InvalidSubmission, chapter_of
 
 
@@ -36,7 +50,7 @@ def _grade_twice_if_crashed(
     from costing a student the exercise. The first crash stays in the message.
     """
     grade = grade_submission(path, plan, limits=limits, mode=mode)
-    if grade.status != "crashed":
+    if grade.status != "crashed" or grader.STOP.is_set():
         return grade
     again = grade_submission(path, plan, limits=limits, mode=mode)
     if again.status != "crashed":
@@ -70,13 +84,14 @@ def feedback_text(grade: Grade, plan: Plan) -> str:
     by_id = {e.id: e for e in plan.exercises}
     cases = {(c.exercise, c.number, c.hidden): c for c in grade.cases}
     scores = grade.exercise_scores(plan)
-    current = None
+    current, hinted, hints = None, set(), []
     for exercise, number, hidden, case, _ in plan.cases:
         if exercise.id != current:
             current = exercise.id
             lines.append(
                 f"{exercise.id} ({exercise.function}): "
-                f"{_points(scores[exercise.id])} / {_points(plan.points[exercise.id])} "
+                f"{_points(round(scores[exercise.id], 4))} / "
+                f"{_points(plan.points[exercise.id])} "
                 "points"
             )
         result = cases.get((exercise.id, number, hidden))
@@ -92,9 +107,20 @@ def feedback_text(grade: Grade, plan: Plan) -> str:
             what = case.describe(exercise.function)
             detail = "not run" if result is None else result.message
             lines.append(f"  [{mark}] public case {number}: {what}: {detail}")
-            if result is not None and not result.passed:
-                lines.append(f"         hint: {by_id[exercise.id].hint}")
-    return "\n".join(lines) + "\n"
+        if not (result and result.passed) and exercise.id not in hinted:
+            hinted.add(exercise.id)
+            hints.append(f"hint for {exercise.id}: {by_id[exercise.id].hint}")
+    return "\n".join(lines + ([""] + hints if hints else [])) + "\n"
+
+
+def _case_text(exercise, case, result) -> str:
+    """A public case as a student reads it on Gradescope: the call, what
+    happened, and the hint when it fails."""
+    what = case.describe(exercise.function)
+    if result is not None and result.passed:
+        return f"{what}: passed"
+    detail = "not run" if result is None else result.message
+    return f"{what}: {detail}\nHint: {exercise.hint}"
 
 
 def results_json(grade: Grade, plan: Plan) -> dict:
@@ -109,7 +135,7 @@ def results_json(grade: Grade, plan: Plan) -> dict:
         if hidden:
             output = "passed" if passed else "failed (hidden case)"
         else:
-            output = "not run" if result is None else result.message
+            output = _case_text(exercise, _case, result)
         worth = plan.points[exercise.id] / counts[exercise.id]
         tests.append(
             {
@@ -134,44 +160,174 @@ def results_json(grade: Grade, plan: Plan) -> dict:
     }
 
 
-def _row(grade: Grade, plan: Plan | None, exercise_ids: list[str]) -> dict:
-    row = {
-        "submission": grade.submission,
-        "chapter": grade.chapter,
-        "status": grade.status,
-        "isolation": grade.isolation,
-        "score": grade.score if plan else 0,
-        "max_score": plan.max_score if plan else "",
-        "hidden_cases": ""
-        if plan is None
-        else ("SAMPLE (public)" if plan.sample else plan.hidden_source),
+def _feedback_files(folder: Path, grade: Grade, plan: Plan | None) -> None:
+    """A submission's ``results.json`` and ``feedback.txt``."""
+    folder.mkdir(exist_ok=True)
+    if plan is not None:
+        results, feedback = results_json(grade, plan), feedback_text(grade, plan)
+    else:
+        results = {
+            "score": 0.0,
+            "output": f"{grade.status}: {grade.message}",
+            "tests": [],
+        }
+        feedback = (
+            f"Submission: {grade.submission}\nStatus: {grade.status}\n"
+            f"Why: {grade.message}\n"
+        )
+    (folder / "results.json").write_text(json.dumps(results, indent=1))
+    (folder / "feedback.txt").write_text(feedback)
+
+
+class GradingInterrupted(Exception):
+    """Ctrl-C: the rows finished are written; ``missing`` names the others."""
+
+    def __init__(self, done: int, missing: list[str], gradebook: Path) -> None:
+        super().__init__(
+            f"interrupted: {done} submission(s) graded and written to {gradebook}; "
+            f"{len(missing)} missing: {', '.join(missing[:10])}"
+            + (" ..." if len(missing) > 10 else "")
+        )
+        self.done, self.missing = done, missing
+
+
+@dataclass
+class _Batch:
+    """A batch ready to grade: its entries, the chapter and plan of each,
+    and the rows known before any submission runs (invalid ones)."""
+
+    entries: list[Entry]
+    chapters: list[str | None]
+    plans: dict[str, Plan]
+    early: dict[int, Grade] = field(default_factory=dict)
+
+
+def _chapter(entry: Entry, chapter: str | None) -> str:
+    if entry.problem:
+        raise InvalidSubmission(entry.problem)
+    found = chapter_of(entry.path, chapter)
+    if found not in CHAPTERS:
+        raise InvalidSubmission(
+            f"the notebook names an unknown chapter {found!r} in its metadata"
+        )
+    return found
+
+
+def _prepare(entries, chapter, hidden_dir, book, mode) -> _Batch:
+    """Chapters and plans; every hidden-case file is checked here, before any
+    submission runs (a wrong one stops the run: nothing is written)."""
+    hidden_dir = Path(hidden_dir) if hidden_dir else default_hidden_dir()
+    if chapter and chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; choose one of {list(CHAPTERS)}")
+    batch = _Batch(entries, [], {})
+    for i, entry in enumerate(entries):
+        try:
+            batch.chapters.append(_chapter(entry, chapter))
+        except InvalidSubmission as err:
+            batch.chapters.append(None)
+            batch.early[i] = Grade(entry.name, "invalid", mode, str(err))
+    needed = set(filter(None, batch.chapters))
+    for c in [*check_folder(hidden_dir), *sorted(needed)]:
+        if c not in batch.plans:
+            batch.plans[c] = make_plan(c, hidden_dir, book)
+    for c in list(batch.plans):
+        if c not in needed:
+            del batch.plans[c]
+    return batch
+
+
+def _warn(plans: dict[str, Plan], mode: str) -> None:
+    if any(p.sample for p in plans.values()):
+        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
+    note = privilege_note(mode)
+    if note:
+        print("WARNING: " + note, file=sys.stderr, flush=True)
+
+
+def _progress(done: int, total: int, name: str, status: str) -> None:
+    bar = "#" * (30 * done // total)
+    line = f"[{bar:<30}] {done}/{total} {name[:30]:<30} {status}"
+    if sys.stderr.isatty():  # one line redrawn in place
+        end = "" if done < total else "\n"
+        print("\r" + line, end=end, file=sys.stderr, flush=True)
+    else:  # logs: one line per submission
+        print(line, file=sys.stderr, flush=True)
+
+
+def _finish(batch: _Batch, book: Gradebook, out: Path, i: int, grade: Grade) -> None:
+    """Record one finished submission: its files and its gradebook row."""
+    entry = batch.entries[i]
+    grade.submission = entry.name
+    grade.plan = batch.plans.get(batch.chapters[i] or "")
+    grade.chapter = batch.chapters[i] or ""
+    _feedback_files(out / entry.name, grade, grade.plan)
+    book.add(entry, grade, i)
+
+
+def _pool(batch, book, out, *, workers, limits, mode, progress) -> list[Grade]:
+    """Grade what is left of the batch, ``workers`` at a time; Ctrl-C stops
+    every sandbox, keeps the rows finished and raises :class:`GradingInterrupted`."""
+    grades: dict[int, Grade] = {}
+    lock = threading.Lock()
+    total = len(batch.entries)
+
+    def done(i: int, grade: Grade) -> None:
+        with lock:
+            _finish(batch, book, out, i, grade)
+            grades[i] = grade
+            if progress:
+                _progress(len(grades), total, batch.entries[i].name, grade.status)
+
+    for i, grade in batch.early.items():
+        done(i, grade)
+    grader.STOP.clear()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = {
+        pool.submit(
+            _grade_twice_if_crashed,
+            batch.entries[i].path,
+            batch.plans[batch.chapters[i]],
+            limits=limits,
+            mode=mode,
+        ): i
+        for i in range(total)
+        if i not in batch.early
     }
-    scores = grade.exercise_scores(plan) if plan else {}
-    for ex_id in exercise_ids:
-        row[ex_id] = scores.get(ex_id, "")
-    row["message"] = grade.message
-    return row
+    try:
+        for future in as_completed(futures):
+            done(
+                futures[future], _outcome(future, batch.entries[futures[future]], mode)
+            )
+    except KeyboardInterrupt:
+        _stop(pool, futures)
+        missing = [e.name for i, e in enumerate(batch.entries) if i not in grades]
+        raise GradingInterrupted(len(grades), missing, book.path) from None
+    pool.shutdown()
+    return [grades[i] for i in range(total)]
 
 
-def write_gradebook(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """Write the CSV atomically: a temporary file, then a rename."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue())
-    os.replace(tmp, path)
+def _outcome(future, entry: Entry, mode: str) -> Grade:
+    try:
+        return future.result()
+    except BaseException as err:  # noqa: BLE001 - a dead worker costs one row, not all
+        return Grade(
+            entry.name, "crashed", mode, f"grader error: {type(err).__name__}: {err}"
+        )
 
 
-def _folder_names(paths: Sequence[Path]) -> list[str]:
-    names, seen = [], {}
-    for p in paths:
-        base = p.name.replace(os.sep, "_")
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        names.append(base if count == 0 else f"{base}-{count + 1}")
-    return names
+def _stop(pool: ThreadPoolExecutor, futures: dict) -> None:
+    """Stop every grade in progress and kill its sandbox; wait for the workers."""
+    grader.STOP.set()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        stop_all()
+        # (a future cancelled by shutdown is done but never "notified": wait()
+        # would count it as running)
+        if all(f.done() for f in futures):
+            break
+        time.sleep(0.1)
+    grader.STOP.clear()
 
 
 def grade_many(
@@ -184,134 +340,41 @@ def grade_many(
     workers: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: bool = True,
+    single: bool = False,
+    student_pattern: str | None = None,
 ) -> list[Grade]:
-    """Grade ``submissions`` in parallel; write ``OUT/grades.csv`` and, per
+    """Grade ``submissions`` (files, or folders: see :func:`~sgdlab.grading.batch.discover`)
+    in parallel; write ``OUT/grades.csv``, ``OUT/students.csv`` and, per
     submission, ``OUT/<name>/results.json`` and ``OUT/<name>/feedback.txt``.
 
     Without ``chapter``, each notebook is graded for the chapter in its
-    metadata, so a batch may mix chapters. The gradebook has exactly one row
-    per submission and is rewritten after every finished one (atomically), so
-    an interrupted run keeps every row it finished.
-
-    It is longer than the package's other functions because ``finish`` and the
-    worker pool share the gradebook's rows, columns and lock; the work on one
-    submission is :func:`grade_submission`.
+    metadata, so a batch may mix chapters. Every hidden-case file is checked
+    before anything runs or is written. The gradebook has exactly one row per
+    submission; rows of an earlier run into the same ``out`` are kept (a row
+    of the same name is replaced). It is rewritten after every finished
+    submission (atomically), so an interrupted run keeps every row it finished.
     """
-    paths = [Path(p) for p in submissions]
-    if not paths:
+    entries = discover([Path(p) for p in submissions], single=single)
+    if not entries:
         raise ValueError("give at least one submission to grade")
+    name_students(entries, student_pattern)
     mode = isolation()
+    batch = _prepare(entries, chapter, hidden_dir, book, mode)
+    _warn(batch.plans, mode)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the gradebook")
     out.mkdir(parents=True, exist_ok=True)
-    names = _folder_names(paths)
-    chapters: list[str | None] = []
-    early: dict[int, Grade] = {}
-    for i, p in enumerate(paths):
-        try:
-            chapters.append(chapter_of(p, chapter))
-        except InvalidSubmission as err:
-            chapters.append(None)
-            early[i] = Grade(names[i], "invalid", mode, str(err))
-    plans: dict[str, Plan] = {}
-    for c in dict.fromkeys(c for c in chapters if c):
-        try:
-            plans[c] = make_plan(c, hidden_dir, book)
-        except ValueError:
-            if chapter:  # the instructor's own --chapter is wrong: stop
-                raise
-            for i, ci in enumerate(chapters):
-                if ci == c:
-                    early[i] = Grade(
-                        names[i],
-                        "invalid",
-                        mode,
-                        f"the notebook names an unknown chapter {c!r}",
-                    )
-    if any(p.sample for p in plans.values()):
+    gradebook = Gradebook(out, list(batch.plans.values()))
+    grades = _pool(
+        batch,
+        gradebook,
+        out,
+        workers=workers or os.cpu_count() or 1,
+        limits=limits,
+        mode=mode,
+        progress=progress,
+    )
+    if any(p.sample for p in batch.plans.values()):
         print(SAMPLE_WARNING, file=sys.stderr, flush=True)
-    note = privilege_note(mode)
-    if note:
-        print("WARNING: " + note, file=sys.stderr, flush=True)
-    exercise_ids = [e.id for p in plans.values() for e in p.exercises]
-    columns = [
-        "submission",
-        "chapter",
-        "status",
-        "isolation",
-        "score",
-        "max_score",
-        "hidden_cases",
-        *exercise_ids,
-        "message",
-    ]
-    workers = workers or os.cpu_count() or 1
-    rows: dict[int, dict] = {}
-    grades: dict[int, Grade] = {}
-    lock = threading.Lock()
-    gradebook = out / "grades.csv"
-
-    def finish(i: int, grade: Grade) -> None:
-        grade.submission = names[i]
-        plan = plans.get(chapters[i] or "")
-        grade.plan = plan
-        grade.chapter = chapters[i] or ""
-        folder = out / names[i]
-        folder.mkdir(exist_ok=True)
-        if plan is not None:
-            (folder / "results.json").write_text(
-                json.dumps(results_json(grade, plan), indent=1)
-            )
-            (folder / "feedback.txt").write_text(feedback_text(grade, plan))
-        else:
-            (folder / "results.json").write_text(
-                json.dumps(
-                    {
-                        "score": 0.0,
-                        "output": f"{grade.status}: {grade.message}",
-                        "tests": [],
-                    },
-                    indent=1,
-                )
-            )
-            (folder / "feedback.txt").write_text(
-                f"Submission: {names[i]}\nStatus: {grade.status}\nWhy: {grade.message}\n"
-            )
-        with lock:
-            rows[i] = _row(grade, plan, exercise_ids)
-            grades[i] = grade
-            write_gradebook(gradebook, [rows[k] for k in sorted(rows)], columns)
-            if progress:
-                done = len(rows)
-                bar = "#" * (30 * done // len(paths))
-                line = f"[{bar:<30}] {done}/{len(paths)} {names[i][:30]:<30} {grade.status}"
-                if sys.stderr.isatty():  # one line redrawn in place
-                    end = "" if done < len(paths) else "\n"
-                    print("\r" + line, end=end, file=sys.stderr, flush=True)
-                else:  # logs: one line per submission
-                    print(line, file=sys.stderr, flush=True)
-
-    for i, grade in early.items():
-        finish(i, grade)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(
-                _grade_twice_if_crashed, p, plans[chapters[i]], limits=limits, mode=mode
-            ): i
-            for i, p in enumerate(paths)
-            if i not in early
-        }
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                grade = future.result()
-            except BaseException as err:  # noqa: BLE001 - a dead worker costs one row, not all
-                grade = Grade(
-                    names[i],
-                    "crashed",
-                    mode,
-                    f"grader error: {type(err).__name__}: {err}",
-                )
-            finish(i, grade)
-    if any(p.sample for p in plans.values()):
-        print(SAMPLE_WARNING, file=sys.stderr, flush=True)
-    return [grades[i] for i in range(len(paths))]
+    return grades

@@ -13,13 +13,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .limits import Limits
 from .uids import UID_RANGE
-
-if TYPE_CHECKING:
-    from .sandbox import Limits
-
 
 BWRAP = "bubblewrap"
 REDUCED = "reduced isolation"
@@ -37,17 +33,10 @@ def _ancestors(paths) -> list[str]:
     return out
 
 
-def _bwrap_command(
-    python: str, package_copy: Path, limits: Limits, uid: int | None
-) -> list[str]:
-    """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
-    the mounts as root, without a user namespace, and ``setpriv`` drops to
-    ``uid`` with no capabilities before Python starts; otherwise bubblewrap
-    runs as the grader's user in a new user namespace.
-
-    It is long because the command is: every mount and namespace of the
-    sandbox is listed here, so that its whole isolation reads in one place."""
-    package = Path(__file__).resolve().parents[1]
+def _read_only_binds(python: str, package_copy: Path, package: Path) -> list[str]:
+    """The read-only part of the sandbox's file system: the system, the Python
+    installation and the grading copy of the package (where the package is,
+    so that whatever the submission imports or reads as sgdlab is the copy)."""
     binds: list[str] = []
     seen: set[str] = set()
     sources: list[tuple[str, str]] = []
@@ -70,63 +59,62 @@ def _bwrap_command(
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         ro(prefix)
     ro(Path(python).resolve().parent)
-    # The grading copy is mounted where the package is: whatever the
-    # submission imports or reads as sgdlab is the copy.
     ro(package_copy, package)
     # Folders bubblewrap creates for the binds: readable by the sandbox's user.
     for folder in _ancestors(dest for _, dest in sources):
-        if folder not in seen and not any(folder == d for d in ("/usr",)):
+        if folder not in seen and folder != "/usr":
             binds.extend(["--perms", "0755", "--dir", folder])
     for path, dest in sources:
         binds.extend(["--ro-bind", path, dest])
+    return binds
+
+
+#: The sandbox's environment: nothing of the grader's.
+SANDBOX_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+def package_mount() -> Path:
+    """Where the sandbox sees the (grading copy of the) package."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _bwrap_command(
+    python: str, package_copy: Path, limits: Limits, uid: int | None
+) -> list[str]:
+    """The bubblewrap command line. As root (``uid`` given) bubblewrap sets up
+    the mounts as root, without a user namespace, and ``setpriv`` drops to
+    ``uid`` with no capabilities before Python starts; otherwise bubblewrap
+    runs as the grader's user in a new user namespace.
+
+    The private ``/tmp`` comes first: binds below it (a venv or a clone in
+    /tmp) are then mounted on top of it instead of being hidden by it. Its
+    size is capped by bubblewrap's ``--size`` where bubblewrap has it (0.7.0
+    and later); otherwise the grader measures what is written there."""
+    package = package_mount()
     if uid is None:
-        namespaces = ["--unshare-all"]
-        drop: list[str] = []
+        namespaces, drop = ["--unshare-all"], []
     else:
         namespaces = [*_ROOT_NAMESPACES, "--unshare-cgroup-try", *_ROOT_CAPS]
         drop = _setpriv(uid)
+    size = ["--size", str(limits.disk_bytes)] if bwrap_has_size() else []
+    env = [x for k, v in SANDBOX_ENV.items() for x in ("--setenv", k, v)]
     return [
-        # The private /tmp comes first: binds below it (a venv or a clone in
-        # /tmp) are then mounted on top of it instead of being hidden by it.
         "bwrap",
         *namespaces,
-        "--die-with-parent",
-        "--new-session",
-        "--perms",
-        "1777",
-        "--size",
-        str(limits.disk_bytes),
-        "--tmpfs",
-        "/tmp",
-        *binds,
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--chdir",
-        "/tmp",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "HOME",
-        "/tmp",
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
-        "--setenv",
-        "PYTHONHASHSEED",
-        "0",
-        "--setenv",
-        "OMP_NUM_THREADS",
-        "1",
-        "--setenv",
-        "MPLBACKEND",
-        "Agg",
-        "--setenv",
-        "PYTHONDONTWRITEBYTECODE",
-        "1",
+        *("--die-with-parent", "--new-session", "--perms", "1777"),
+        *size,
+        *("--tmpfs", "/tmp"),
+        *_read_only_binds(python, package_copy, package),
+        *("--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--clearenv"),
+        *env,
         *drop,
         python,
         "-I",
@@ -188,11 +176,23 @@ def bwrap_works() -> bool:
         ]
     else:
         command = ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
+    return _probe(command) == 0
+
+
+def _probe(command: list[str]) -> int:
     try:
-        probe = subprocess.run(command, capture_output=True, timeout=20)
+        return subprocess.run(command, capture_output=True, timeout=20).returncode
     except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+        return -1
+
+
+@functools.cache
+def bwrap_has_size() -> bool:
+    """Whether the installed bubblewrap takes ``--size`` (0.7.0 and later;
+    Ubuntu 22.04, Gradescope's base image, ships 0.6)."""
+    namespaces = list(_ROOT_NAMESPACES) if _is_root() else ["--unshare-all"]
+    tmp = ["--perms", "1777", "--size", "1048576", "--tmpfs", "/tmp"]
+    return _probe(["bwrap", *namespaces, "--ro-bind", "/", "/", *tmp, "true"]) == 0
 
 
 def isolation() -> str:

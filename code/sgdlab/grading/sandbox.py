@@ -44,17 +44,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .isolation_modes import (
     BWRAP,
+    SANDBOX_ENV,
     _bwrap_command,
     _is_root,
     _python_for_others,
+    bwrap_has_size,
     isolation,
+    package_mount,
 )
+from .limits import Limits
 from .package import grading_copy
 from .uids import (
     _UIDS,
@@ -68,38 +72,26 @@ from .uids import (
 GRACE_SECONDS = 2.0
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sandboxed run.
-
-    ``cell_seconds`` applies to each cell, ``cells_seconds`` to all cells of
-    one run together, ``call_seconds`` to each graded call.
-    """
-
-    cell_seconds: float = 30.0
-    call_seconds: float = 5.0
-    cells_seconds: float = 120.0
-    memory_bytes: int = 4 * 1024**3
-    file_bytes: int = 16 * 1024**2
-    disk_bytes: int = 64 * 1024**2
-    processes: int = 64
-    output_chars: int = 100_000
-    reply_bytes: int = 8 * 1024**2
-
-    def __post_init__(self) -> None:
-        for name in ("cell_seconds", "call_seconds", "cells_seconds"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.processes < 4:
-            raise ValueError(f"processes must be at least 4, got {self.processes}")
-
-
 class SandboxError(RuntimeError):
-    """The runner died, broke the protocol, ran out of time or broke a cap."""
+    """The runner died, broke the protocol, ran out of time or broke a cap;
+    or (kind ``environment``) the sandbox itself could not start."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "timeout", "crashed" or "limit"
+        self.kind = kind  # "timeout", "crashed", "limit" or "environment"
+
+
+_LIVE: set = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all() -> int:
+    """Kill every running sandbox of this grader (Ctrl-C); how many there were."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for session in live:
+        session.kill()
+    return len(live)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -138,6 +130,9 @@ class Session:
         self._tmp = tempfile.TemporaryDirectory(prefix="sgdlab-sandbox-")
         tmp = self._tmp.name
         package_copy = grading_copy()
+        # What bubblewrap or Python says before the runner takes over stderr:
+        # how an environment failure is told from a submission's.
+        self._stderr = tempfile.TemporaryFile()
         python = sys.executable
         owner: dict = {}
         fds: list[int] = []
@@ -153,15 +148,7 @@ class Session:
                 owner = {"user": self.uid, "group": self.uid, "extra_groups": []}
                 python, fds, site_dirs = _python_for_others()
             cmd = [python, "-I", str(package_copy / "grading" / "runner.py")]
-            env = {
-                "PATH": "/usr/bin:/bin",
-                "HOME": tmp,
-                "TMPDIR": tmp,
-                "PYTHONHASHSEED": "0",
-                "OMP_NUM_THREADS": "1",
-                "MPLBACKEND": "Agg",
-                "PYTHONDONTWRITEBYTECODE": "1",
-            }
+            env = {**SANDBOX_ENV, "HOME": tmp, "TMPDIR": tmp}
         nproc = limits.processes
         if self.uid is None:  # RLIMIT_NPROC counts all processes of the user
             nproc += sum(1 + threads for _, threads in _processes_of(os.getuid()))
@@ -170,7 +157,7 @@ class Session:
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr,
             cwd=tmp,
             env=env,
             start_new_session=True,
@@ -179,6 +166,8 @@ class Session:
             **owner,
         )
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
+        with _LIVE_LOCK:
+            _LIVE.add(self)
         self.send(
             {
                 "cells": cells,
@@ -189,7 +178,13 @@ class Session:
                 "processes": limits.processes,
                 "disk_bytes": limits.disk_bytes,
                 "site": site_dirs,
-                "package": None if self.mode == BWRAP else str(package_copy.parent),
+                "package": str(
+                    package_mount().parent
+                    if self.mode == BWRAP
+                    else package_copy.parent
+                ),
+                "call_seconds": limits.call_seconds,
+                "reply_bytes": limits.reply_bytes,
             }
         )
 
@@ -223,20 +218,26 @@ class Session:
                 f"the submission started {threads} processes and threads; "
                 f"the limit is {self.limits.processes}",
             )
-        if self.mode != BWRAP:  # bubblewrap's /tmp is a tmpfs of the capped size
-            roots = list(SHARED_WRITABLE)
-            if not any(Path(self._tmp.name).is_relative_to(r) for r in roots):
-                roots.append(
-                    self._tmp.name
-                )  # else counted once, from its shared parent
-            written = sum(_owned_bytes(root, self.uid) for root in roots)
-            if written > self.limits.disk_bytes:
-                cap = self.limits.disk_bytes / 2**20
-                raise SandboxError(
-                    "limit",
-                    f"the submission wrote {written / 2**20:.0f} MB to "
-                    f"disk; the limit is {cap:.0f} MB",
-                )
+        written = self._written()
+        if written > self.limits.disk_bytes:
+            cap = self.limits.disk_bytes / 2**20
+            raise SandboxError(
+                "limit",
+                f"the submission wrote {written / 2**20:.0f} MB to "
+                f"disk; the limit is {cap:.0f} MB",
+            )
+
+    def _written(self) -> int:
+        """Bytes the submission wrote where it may write."""
+        if self.mode == BWRAP:
+            if bwrap_has_size():  # its /tmp is a tmpfs of the capped size
+                return 0
+            pids = [pid for pid, _ in _processes_of(self.uid)]
+            return _tree_bytes(f"/proc/{pids[0]}/root/tmp") if pids else 0
+        roots = list(SHARED_WRITABLE)
+        if not any(Path(self._tmp.name).is_relative_to(r) for r in roots):
+            roots.append(self._tmp.name)  # else counted once, from its shared parent
+        return sum(_owned_bytes(root, self.uid) for root in roots)
 
     def send(self, message: dict) -> None:
         try:
@@ -262,6 +263,7 @@ class Session:
             if not chunk:
                 code = self.proc.wait()
                 self._check_caps()
+                self._environment_failure()
                 how = f"signal {-code}" if code < 0 else f"exit status {code}"
                 raise SandboxError(
                     "crashed", f"the Python process ended ({how}) during {what}"
@@ -283,12 +285,40 @@ class Session:
             raise SandboxError("crashed", f"an unreadable reply during {what}")
         return message
 
+    def _environment_failure(self) -> None:
+        """Raise ``environment`` if bubblewrap (not the submission) failed."""
+        self._stderr.seek(0)
+        said = self._stderr.read(4000).decode(errors="replace")
+        if self.mode == BWRAP and said.startswith("bwrap:"):
+            raise SandboxError(
+                "environment", f"the sandbox could not start: {said.strip()}"
+            )
+
     def call(self, name: str, args: list, kwargs: dict | None = None) -> dict:
-        """Call ``name(*args, **kwargs)`` in the sandbox; returns the reply."""
-        self.send({"call": name, "args": args, "kwargs": kwargs or {}})
-        return self.receive(self.limits.call_seconds, f"the call of {name}")
+        """Call ``name(*args, **kwargs)`` in a process forked from the one that
+        ran the cells; returns the reply (a call that runs too long is killed
+        by the runner, which replies ``timeout``)."""
+        seconds = self.limits.call_seconds
+        self.send(
+            {"call": name, "args": args, "kwargs": kwargs or {}, "seconds": seconds}
+        )
+        return self.receive(seconds + 1 + GRACE_SECONDS, f"the call of {name}")
+
+    def kill(self) -> None:
+        """Kill the runner and all it started (from any thread)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.uid is not None:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                kill_user(self.uid, 2.0)
 
     def close(self) -> None:
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if getattr(self, "_stderr", None) is not None:
+            self._stderr.close()
+            self._stderr = None
         if self.proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -316,3 +346,22 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _tree_bytes(path: str, depth: int = 0) -> int:
+    """Bytes of every file under ``path``."""
+    total = 0
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if entry.is_dir(follow_symlinks=False) and depth < 64:
+            total += _tree_bytes(entry.path, depth + 1)
+        else:
+            total += info.st_blocks * 512
+    return total
