@@ -103,6 +103,31 @@ def typeset_pages(
     return out, answer["css"]
 
 
+#: An inline formula wider than this (in ex; 8 px each) may not fit in a phone's
+#: column, inside a box (about 250 CSS px at 320 px): it may scroll sideways.
+WIDE_INLINE_EX = 24.0
+_INLINE_OPEN = '<mjx-container class="MathJax" jax="SVG" style="position: relative;">'
+_INLINE_SVG = re.compile(
+    re.escape(_INLINE_OPEN)
+    + r'<svg style="vertical-align: (-?[\d.]+(?:ex)?);"[^>]*?\swidth="([\d.]+)ex"'
+)
+
+
+def mark_wide_inline(svg: str) -> str:
+    """An inline formula (``svg``, MathJax's ``<mjx-container>``) wider than
+    :data:`WIDE_INLINE_EX`, classed ``sgdlab-wide``: a box that scrolls sideways
+    where the column is narrower (``assets/sgdlab.css``), set on the text's
+    baseline by the formula's own depth (a scrolling box's baseline is its bottom)."""
+    found = _INLINE_SVG.match(svg)
+    if not found or float(found.group(2)) <= WIDE_INLINE_EX:
+        return svg
+    opening = (
+        '<mjx-container class="MathJax sgdlab-wide" jax="SVG" '
+        f'style="position: relative; vertical-align: {found.group(1)};">'
+    )
+    return opening + svg[len(_INLINE_OPEN) :]
+
+
 def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
     """``text`` with its TeX formulas replaced, in order, by ``typeset``; ``defs`` (the
     glyphs' paths, once per page, which the formulas draw with ``<use>``) after ``<body>``."""
@@ -113,6 +138,8 @@ def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
         if _raw_tex(tag, inner) is None:
             return match.group(0)
         svg = next(formulas)
+        if tag == "span":
+            svg = mark_wide_inline(svg)
         if tag == "div":
             # A display formula wider than the column scrolls sideways: a keyboard
             # reader must be able to focus it to scroll it (as MathJax in the browser allows).

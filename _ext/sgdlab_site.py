@@ -21,6 +21,7 @@ measure for most):
 - ``sgdlab_images``: images with explicit sizes, large inline ones and the
   explorers' runs as files loaded lazily.
 - ``sgdlab_lazy``: a chapter laid out as the reader nears it.
+- ``sgdlab_reader``: drawers that close after a link; blocks that show they scroll.
 
 After the build, :func:`_rewrite_pages` runs them over every page, in that
 order: formulas first (the stylesheet bundle must see their classes), then each
@@ -82,6 +83,7 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("sgdlab_reader")
     app.connect("doctree-resolved", sgdlab_ids.unique_section_ids)
     app.connect("html-page-context", sgdlab_descriptions.add_description, priority=900)
     # Last: the theme, myst-nb, sphinx-exercise and sphinx-proof write or overwrite

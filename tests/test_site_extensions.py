@@ -210,3 +210,28 @@ def test_icon_fonts_keep_the_glyphs_of_escaped_and_literal_icons():
         '.x:after{content:"a-z"}'
     )
     assert sgdlab_stylesheet.icon_codepoints(css) == {0xF0C9, 0xF071, 0xF0F3}
+
+
+def test_the_header_override_is_the_themes_header_less_its_sidebar_buttons():
+    """_templates/sections/header.html drops the two buttons that sphinx-book-theme
+    hides, which captured the drawers' listeners (pydata-sphinx-theme #2451). A
+    new theme version with a different header must be looked at again."""
+    import re
+
+    import pydata_sphinx_theme
+
+    theme = (
+        Path(pydata_sphinx_theme.__file__).parent
+        / "theme/pydata_sphinx_theme/sections/header.html"
+    ).read_text()
+    ours = (ROOT / "_templates/sections/header.html").read_text()
+    theme, ours = (re.sub(r"\{#.*?#\}\n?", "", t, flags=re.S) for t in (theme, ours))
+    buttons = re.compile(
+        r'  <button class="pst-navbar-icon sidebar-toggle primary-toggle".*?</button>\n'
+        r"|  \{% if not remove_sidebar_secondary and secondary_sidebar_items %\}.*?"
+        r"\{% endif %\}\n",
+        re.S,
+    )
+    assert len(buttons.findall(theme)) == 2
+    assert buttons.sub("", theme) == ours
+    assert "sidebar-toggle" not in ours

@@ -12,7 +12,7 @@ from .. import landscape
 from .._checks import check_positive_int
 from ..metrics import first_reached
 from ..player import Control, explorer_player
-from ..plotting.style import COLORS
+from ..plotting.style import OPTIMIZER_COLORS
 from .grid import (
     Explorer,
     check_grid,
@@ -94,7 +94,7 @@ def _race_runs(surface, start, steps, lrs, momenta, target, minimum):
                 run = rerun(record)
                 _surface_stats(record, run, target, minimum)
                 record.update(
-                    color=COLORS[1 + OPTIMIZERS.index(name)],
+                    color=OPTIMIZER_COLORS[name],
                     steps=run.steps,
                     theta=compact(run.points, 4),
                     loss=compact(run.losses, 3),
@@ -179,7 +179,7 @@ def optimizer_explorer(
         [f"lr {lr}" for lr in lrs],
         target=target,
         alt=_surface_alt(records, variants, lrs, target),
-        row_colors=[COLORS[1 + OPTIMIZERS.index(n)] for n, _ in variants],
+        row_colors=[OPTIMIZER_COLORS[n] for n, _ in variants],
     )
     fragment = explorer_player(
         fig,

@@ -14,6 +14,39 @@ from matplotlib.figure import Figure
 #: Okabe–Ito colours, distinguishable with the common colour-vision deficiencies.
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
+#: One colour per optimizer, in every figure and explorer that compares them, so
+#: that a colour keeps its meaning from one figure to the next. Blue, the first
+#: colour, is left to plots of a single series.
+OPTIMIZER_COLORS = {
+    "GD": COLORS[1],  # vermillion
+    "GD + momentum": COLORS[2],  # bluish green
+    "RMSProp": COLORS[3],  # reddish purple
+    "Adam": COLORS[4],  # orange
+}
+
+
+def optimizer_of(label: str) -> str | None:
+    """The optimizer a legend label names (``"GD + momentum 0.9, lr 3.0"`` names
+    ``"GD + momentum"``), or ``None``."""
+    words = label.lower()
+    if "adam" in words:
+        return "Adam"
+    if "rmsprop" in words:
+        return "RMSProp"
+    if "momentum" in words:
+        return "GD + momentum"
+    if words.startswith(("gd", "gradient descent")):  # not "SGD": a method, not this
+        return "GD"
+    return None
+
+
+def series_color(label: str, index: int) -> str:
+    """The colour of the ``index``-th series of a plot, labelled ``label``: its
+    optimizer's colour (:data:`OPTIMIZER_COLORS`) where the label names one, else
+    the ``index``-th of :data:`COLORS`."""
+    name = optimizer_of(label)
+    return OPTIMIZER_COLORS[name] if name else COLORS[index % len(COLORS)]
+
 
 #: What makes an SVG figure repeatable: matplotlib otherwise writes the build's
 #: date into the file's metadata and salts its element ids with a random UUID.

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 
-from .style import COLORS
+from .style import COLORS, series_color
 
 
 def plot_surface_3d(
@@ -82,7 +82,7 @@ def plot_contour_paths(
     _contours(ax, w0, w1, Z, levels)
     for i, (label, pts) in enumerate((paths or {}).items()):
         pts = np.asarray(pts)
-        color = COLORS[(i + 1) % len(COLORS)]
+        color = series_color(label, i + 1)
         ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.6, label=label)
         ax.plot(pts[-1, 0], pts[-1, 1], "o", color=color, ms=5, mec="white")
         ax.plot(pts[0, 0], pts[0, 1], "s", color="white", ms=5, mec="black")
@@ -128,7 +128,7 @@ def plot_loss_curves(
         ax.plot(
             np.asarray(losses),
             ls=styles[i % len(styles)],
-            color=COLORS[i % len(COLORS)],
+            color=series_color(label, i),
             lw=1.6,
             label=label,
         )
