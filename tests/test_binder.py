@@ -419,9 +419,9 @@ def binder(tmp_path_factory, build):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    returncode, log = build
-    if returncode != 0:
-        pytest.fail("the strict build failed (tests/test_book.py says why)")
+    # The build's outcome is tests/test_book.py's to judge; here, every chapter
+    # must have been executed by it (postBuild says so below).
+    assert (ROOT / "_build" / "jupyter_execute").is_dir(), build[1][-2000:]
     tmp = tmp_path_factory.mktemp("binder")
     repo, app = tmp / "repo", tmp / "lab-app"
     repo.mkdir(), app.mkdir()
