@@ -348,8 +348,8 @@ def test_reader_notebooks_take_the_builds_outputs(build):
     page too; each figure cell holds the glued figure or player."""
     from sgdlab.notebooks.reader import reader_notebook
 
-    returncode, log = build
-    assert returncode == 0, "the strict build failed: " + log[-2000:]
+    # The build's outcome is tests/test_book.py's to judge; here, each chapter
+    # must have been executed by it.
     for chapter in CHAPTERS:
         said = []
         nb = reader_notebook(chapter, ROOT / "book", log=said.append)
