@@ -348,8 +348,8 @@ def test_reader_notebooks_take_the_builds_outputs(build):
     page too; each figure cell holds the glued figure or player."""
     from sgdlab.notebooks.reader import reader_notebook
 
-    returncode, log = build
-    assert returncode == 0, "the strict build failed: " + log[-2000:]
+    # The build's outcome is tests/test_book.py's to judge; here, each chapter
+    # must have been executed by it.
     for chapter in CHAPTERS:
         said = []
         nb = reader_notebook(chapter, ROOT / "book", log=said.append)
@@ -419,9 +419,9 @@ def binder(tmp_path_factory, build):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    returncode, log = build
-    if returncode != 0:
-        pytest.fail("the strict build failed (tests/test_book.py says why)")
+    # The build's outcome is tests/test_book.py's to judge; here, every chapter
+    # must have been executed by it (postBuild says so below).
+    assert (ROOT / "_build" / "jupyter_execute").is_dir(), build[1][-2000:]
     tmp = tmp_path_factory.mktemp("binder")
     repo, app = tmp / "repo", tmp / "lab-app"
     repo.mkdir(), app.mkdir()

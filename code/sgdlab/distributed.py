@@ -11,8 +11,14 @@ Run it with ``torchrun`` (the module is its own script)::
     torchrun --standalone --nproc_per_node 2 -m sgdlab.distributed \\
         --global-batch 256 --steps 20 --out result.json
 
-or from Python with :func:`launch`, which starts ``torchrun`` and reads the
-result back. The backend is ``gloo`` on the CPU and ``nccl`` on GPUs.
+or from Python with :func:`launch`, which starts the workers as ``torchrun
+--standalone`` does (the same environment variables) and reads the result
+back. It starts them itself, without ``torchrun``'s agent process, and hands
+them the training set in a file they map into memory, so that the workers
+import only ``torch`` and the model: every process that imports PyTorch
+holds memory of its own, and a notebook on Binder has little to spare
+(``benchmarks/binder_memory.py`` measures it). The backend is ``gloo`` on the CPU and
+``nccl`` on GPUs.
 
 Linear scaling with warm-up (Goyal et al. 2017): when the batch grows ``k``
 times, multiply the learning rate by ``k`` (:func:`linear_scaling_lr`), but
@@ -23,11 +29,14 @@ a large rate applied to the random initial weights can wreck them.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,6 +111,17 @@ def average_gradients(model: nn.Module, world_size: int) -> None:
             p.grad /= world_size
 
 
+def sgd_step(model: nn.Module, lr: float) -> None:
+    """``w <- w - lr * grad`` for every parameter: the update of
+    ``torch.optim.SGD(params, lr)`` without momentum or weight decay, written
+    out because creating a ``torch.optim`` optimizer imports PyTorch's
+    compiler stack (about 800 more modules), and the workers need none of it."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                p.add_(p.grad, alpha=-lr)
+
+
 def train_steps(
     model: nn.Module,
     X: torch.Tensor,
@@ -126,16 +146,15 @@ def train_steps(
             f"global_batch {global_batch} must be a multiple of the {world_size} workers"
         )
     batches = global_batches(len(X), global_batch, steps, seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     for batch in batches:
         idx = local_slice(batch, rank, world_size).to(X.device)
-        optimizer.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
         loss_fn(model(X[idx]), y[idx]).backward()
         if world_size > 1:
             average_gradients(model, world_size)
-        optimizer.step()
+        sgd_step(model, lr)
     if X.device.type == "cuda":
         torch.cuda.synchronize(X.device)
     return (time.perf_counter() - start) / steps
@@ -152,15 +171,43 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="the training set, as save_training_data writes it (default: "
+        "sgdlab.data.load_digits())",
+    )
     parser.add_argument("--out", type=Path, required=True)
     return parser
+
+
+def save_training_data(path: str | Path) -> Path:
+    """Write the digits' training set (``sgdlab.data.load_digits()``) to ``path``
+    for the workers' ``--data``: they map it instead of reading the CSV."""
+    from .data import load_digits
+
+    digits = load_digits()
+    path = Path(path)
+    torch.save({"X": digits.X_train, "y": digits.y_train}, path)
+    return path
+
+
+def _training_data(path: Path | None) -> tuple[torch.Tensor, torch.Tensor]:
+    if path is None:
+        from .data import load_digits
+
+        digits = load_digits()
+        return digits.X_train, digits.y_train
+    # Mapped, not read: the workers share one copy in the page cache.
+    saved = torch.load(path, mmap=True, weights_only=True)
+    return saved["X"], saved["y"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for each ``torchrun`` worker; rank 0 writes ``--out`` (JSON)."""
     import torch.distributed as dist
 
-    from .data import load_digits
     from .models import make_digit_mlp
 
     args = _parser().parse_args(argv)
@@ -174,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rank, world = dist.get_rank(), dist.get_world_size()
         dtype = getattr(torch, args.dtype)
-        data = load_digits()
-        X, y = data.X_train.to(device, dtype), data.y_train.to(device)
+        X, y = _training_data(args.data)
+        X, y = X.to(device, dtype), y.to(device)
         model = make_digit_mlp(seed=args.seed, device=device).to(dtype)
         dist.barrier()
         seconds = train_steps(
@@ -207,6 +254,67 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _release_free_heap() -> None:
+    """Hand the memory this process has freed back to the system (glibc keeps
+    it otherwise), so that a notebook's kernel holds less while the workers
+    run beside it. Elsewhere than glibc, nothing to do."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_workers(workers: int, args: list[str], log: Path) -> list[subprocess.Popen]:
+    """``workers`` processes of :func:`main`, with the environment that
+    ``torchrun --standalone --nproc_per_node workers`` gives its workers."""
+    port = _free_port()
+    procs = []
+    for rank in range(workers):
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS="1",
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(workers),
+            LOCAL_WORLD_SIZE=str(workers),
+        )
+        with (log / f"worker{rank}.log").open("w") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "sgdlab.distributed", *args],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            )
+    return procs
+
+
+def _wait(procs: list[subprocess.Popen], timeout: float) -> list[int | None]:
+    """Wait for every worker; when one fails or time runs out, stop the others
+    (they would wait for it forever). Returns the exit codes (``None``: stopped)."""
+    deadline = time.monotonic() + timeout
+    while any(p.poll() is None for p in procs):
+        failed = any(p.poll() not in (None, 0) for p in procs)
+        if failed or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    codes = [p.poll() for p in procs]
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    return codes
+
+
 def launch(
     workers: int,
     *,
@@ -218,11 +326,14 @@ def launch(
     dtype: str = "float32",
     timeout: float = 300,
 ) -> dict:
-    """Run :func:`main` in ``workers`` processes with ``torchrun`` and return
-    rank 0's result (``parameters`` as flat lists, ``seconds_per_step``).
+    """Run :func:`main` in ``workers`` processes, as ``torchrun --standalone``
+    would, and return rank 0's result (``parameters`` as flat lists,
+    ``seconds_per_step``).
 
-    Each worker uses one thread. A failure raises ``RuntimeError`` with the
-    workers' output.
+    Each worker uses one thread and maps the training set from a file that
+    this process writes (:func:`save_training_data`). A worker that fails, or
+    a run past ``timeout`` seconds, stops them all and raises ``RuntimeError``
+    with the workers' output.
     """
     workers = check_positive_int(workers, "workers")
     if global_batch % workers:
@@ -231,33 +342,33 @@ def launch(
         )
     out = Path(out)
     out.unlink(missing_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={workers}",
-        "-m",
-        "sgdlab.distributed",
-        "--global-batch",
-        str(global_batch),
-        "--steps",
-        str(steps),
-        "--lr",
-        str(lr),
-        "--seed",
-        str(seed),
-        "--dtype",
-        dtype,
-        "--out",
-        str(out),
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    if proc.returncode != 0 or not out.is_file():
-        raise RuntimeError(
-            f"torchrun exited with {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
+    with tempfile.TemporaryDirectory(prefix="sgdlab-dp-") as tmp:
+        tmp = Path(tmp)
+        args = [
+            "--global-batch",
+            str(global_batch),
+            "--steps",
+            str(steps),
+            "--lr",
+            str(lr),
+            "--seed",
+            str(seed),
+            "--dtype",
+            dtype,
+            "--data",
+            str(save_training_data(tmp / "digits.pt")),
+            "--out",
+            str(out),
+        ]
+        _release_free_heap()
+        codes = _wait(_start_workers(workers, args, tmp), timeout)
+        if codes != [0] * workers or not out.is_file():
+            logs = "\n".join(
+                f"worker {rank} ({'stopped' if code is None else f'exit {code}'}):\n"
+                + (tmp / f"worker{rank}.log").read_text()[-3000:]
+                for rank, code in enumerate(codes)
+            )
+            raise RuntimeError(f"the data-parallel run failed:\n{logs}")
     return json.loads(out.read_text())
 
 
@@ -286,6 +397,8 @@ __all__ = [
     "local_slice",
     "main",
     "max_difference",
+    "save_training_data",
+    "sgd_step",
     "train_steps",
     "warmup_factor",
 ]

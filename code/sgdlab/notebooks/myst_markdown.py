@@ -1,6 +1,6 @@
 """MyST to the Markdown JupyterLab renders, for the reader notebooks.
 
-The text half of :mod:`sgdlab.grading.reader`: what a chapter's roles and
+The text half of :mod:`sgdlab.notebooks.reader`: what a chapter's roles and
 directives become in a notebook (numbers from the glue placeholders, listings
 with their real source, cross-references as links to the other reader
 notebooks or plain text, admonitions and proofs as block quotes, exercises

@@ -190,9 +190,10 @@ def fill_glue(notebook, values: dict[str, dict], chapter: str) -> None:
 
 
 MEMORY_NOTE = (
-    "> **One chapter at a time.** A Binder session has 2 GB of memory for all "
-    "its kernels. Before you open another chapter, shut this one's kernel down "
-    "(*Kernel > Shut Down Kernel*); its outputs stay on the page."
+    "> **One chapter at a time.** A Binder session has 2 GB of memory for "
+    "everything it runs, and a chapter's kernel holds its data and models until "
+    "it is shut down. Before you open another chapter, shut this one's kernel "
+    "down (*Kernel > Shut Down Kernel*); its outputs stay in the notebook."
 )
 UNRUN_NOTE = (
     "**This notebook was not run when it was written** (the run stopped with: "
@@ -291,7 +292,7 @@ def _run(nb, book: Path, chapter: str, *, timeout: int, fallback: bool, log):
         reason = type(err).__name__
         if lines:
             reason = lines[-1] if isinstance(err, CellExecutionError) else lines[0]
-            reason = reason[:300]
+            reason = reason[:300].replace("`", "'")
         _tell(log, f"{chapter}: written unrun ({type(err).__name__}: {reason})")
         return unrun(nb, reason)
     fill_glue(run, glued_values(run), chapter)
