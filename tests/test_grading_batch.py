@@ -563,3 +563,39 @@ def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
     sub = _notebook(tmp_path / "a.ipynb", [SOLUTION])
     assert cli_main(["grade", str(sub), "--out", str(target), "--quiet"]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="submissions get user ids of their own as root"
+)
+def test_reduced_isolation_refuses_a_readable_book(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGDLAB_SANDBOX", "rlimits")
+    monkeypatch.delenv("SGDLAB_READABLE_OK", raising=False)
+    public = Path(f"/tmp/sgdlab-test-book-{os.getpid()}")
+    shutil.copytree(ROOT / "book", public, dirs_exist_ok=True)
+    try:
+        public.chmod(0o755)
+        (public / "landscape.md").chmod(0o644)
+        sub = _notebook(tmp_path / "blank.ipynb", ["pass"])
+        with pytest.raises(ValueError, match="could read the reference solutions"):
+            gradebook.grade_many(
+                [sub], tmp_path / "out", hidden_dir=HIDDEN, book=public, progress=False
+            )
+        assert not (tmp_path / "out").exists()
+        public.chmod(0o700)  # made private: graded
+        grades = gradebook.grade_many(
+            [sub],
+            tmp_path / "out",
+            hidden_dir=HIDDEN,
+            book=public,
+            limits=FAST,
+            progress=False,
+        )
+        assert grades[0].status == "graded"
+    finally:
+        shutil.rmtree(public)
+
+
+def test_a_hidden_template_is_written_private(tmp_path):
+    assert cli_main(["exercises", "--template", str(tmp_path)]) == 0
+    assert (tmp_path / "landscape.json").stat().st_mode & 0o077 == 0
