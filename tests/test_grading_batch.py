@@ -599,3 +599,16 @@ def test_reduced_isolation_refuses_a_readable_book(tmp_path, monkeypatch):
 def test_a_hidden_template_is_written_private(tmp_path):
     assert cli_main(["exercises", "--template", str(tmp_path)]) == 0
     assert (tmp_path / "landscape.json").stat().st_mode & 0o077 == 0
+
+
+def test_outputs_do_not_count_toward_the_size_limit(tmp_path):
+    path = _notebook(tmp_path / "plots.ipynb", [SOLUTION])
+    nb = nbformat.read(path, as_version=4)
+    picture = "A" * (25 * 2**20)  # an embedded plot of 25 MB
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": picture})
+    ]
+    path.write_text(nbformat.writes(nb))
+    assert path.stat().st_size > 20 * 2**20
+    cells, chapter = read_submission(path)
+    assert chapter == "landscape" and "classify_hessian" in cells[0]["source"]
