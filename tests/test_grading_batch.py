@@ -303,6 +303,7 @@ def _class_batch(tmp_path: Path) -> Path:
         ":submitters:\n- :name: Ann Lee\n  :sid: '34567'\n"
     )
     _notebook(batch / "smith_45678_700003_CH5.IPYNB", [SOLUTION])
+    (batch / "smith_45678_700002_notes.pdf").write_bytes(b"%PDF-1.4")
     (batch / "roe_56789_700004_report.pdf").write_bytes(b"%PDF-1.4")
     (batch / "roe_56789_700005_work.zip").write_bytes(b"PK\x03\x04")
     return batch
@@ -311,11 +312,13 @@ def _class_batch(tmp_path: Path) -> Path:
 def test_folders_lms_names_and_every_file_a_row(tmp_path):
     batch = _class_batch(tmp_path)
     out = tmp_path / "out"
+    # The folder above the download (a common slip) gives the same rows.
+    assert [e.name for e in discover([tmp_path])] == [e.name for e in discover([batch])]
     grades = gradebook.grade_many(
         [batch], out, hidden_dir=HIDDEN, limits=FAST, progress=False
     )
     rows = {r["submission"]: r for r in _rows(out / "grades.csv")}
-    assert len(rows) == len(grades) == 7
+    assert len(rows) == len(grades) == 8
     assert rows["Zoë Müller_23456_assignsubmission_file_"]["status"] == "graded"
     assert rows["Zoë Müller_23456_assignsubmission_file_"]["student"] == "23456"
     assert rows["submission_999"]["student"] == "34567"
@@ -330,6 +333,10 @@ def test_folders_lms_names_and_every_file_a_row(tmp_path):
     assert len(jane) == 1
     assert jane[0]["submission"] == "doejane_12345_700002_landscape.ipynb"
     assert jane[0]["other_submissions"] == "doejane_12345_700001_landscape.ipynb"
+    smith = [r for r in students if r["student"] == "45678"]
+    assert len(smith) == 1 and smith[0]["chapter"] == "landscape"
+    assert smith[0]["other_submissions"] == "smith_45678_700002_notes.pdf (invalid)"
+    assert len(students) == 5  # one row per student and chapter
     raw = (out / "students.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a spreadsheet opens accents as they are
     assert "Zoë Müller" in raw.decode("utf-8-sig")
@@ -612,3 +619,23 @@ def test_outputs_do_not_count_toward_the_size_limit(tmp_path):
     assert path.stat().st_size > 20 * 2**20
     cells, chapter = read_submission(path)
     assert chapter == "landscape" and "classify_hessian" in cells[0]["source"]
+
+
+def test_an_environment_failure_mid_run_is_not_a_students_zero(tmp_path, monkeypatch):
+    from sgdlab.grading import sandbox
+
+    def broken(*args, **kwargs):
+        raise sandbox.SandboxError(
+            "environment", "the sandbox could not start: bwrap: ..."
+        )
+
+    sub = _notebook(tmp_path / "alice.ipynb", [SOLUTION])
+    monkeypatch.setattr(grader, "Session", broken)
+    grade = grader.grade_submission(
+        sub, grader.make_plan("landscape", HIDDEN), limits=FAST
+    )
+    assert grade.status == "error" and "not the submission's fault" in grade.message
+    monkeypatch.setattr(gradebook, "grade_submission", lambda *a, **k: grade)
+    monkeypatch.setattr("sgdlab.grading.cli._check_sandbox", lambda *a: None)
+    code = cli_main(["grade", str(sub), "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 3
