@@ -57,6 +57,9 @@ def _mode(mode, monkeypatch):
     monkeypatch.setenv(
         "SGDLAB_SANDBOX", "bwrap" if mode == isolation_modes.BWRAP else "rlimits"
     )
+    # The repository's book is readable by anyone: accepted for these tests
+    # (test_grading_batch checks the refusal).
+    monkeypatch.setenv("SGDLAB_READABLE_OK", "1")
     return mode
 
 
@@ -1246,6 +1249,10 @@ def test_grading_page_states_the_defaults():
     ):
         assert row in page, row
     assert f"total time ({grader.SUBMISSION_SECONDS:g} s)" in page
+    assert f"| total time of a submission | {limits.submission_seconds:g} s |" in page
+    for option in limits_mod.OPTIONS:
+        assert f"`{option}`" in page, option
+    assert "`--preset gradescope`" in page
     assert "two for every exercise of this book" in page
     assert {e.points for e in EXERCISES.values()} == {2.0}
 

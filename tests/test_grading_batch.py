@@ -303,6 +303,7 @@ def _class_batch(tmp_path: Path) -> Path:
         ":submitters:\n- :name: Ann Lee\n  :sid: '34567'\n"
     )
     _notebook(batch / "smith_45678_700003_CH5.IPYNB", [SOLUTION])
+    (batch / "smith_45678_700002_notes.pdf").write_bytes(b"%PDF-1.4")
     (batch / "roe_56789_700004_report.pdf").write_bytes(b"%PDF-1.4")
     (batch / "roe_56789_700005_work.zip").write_bytes(b"PK\x03\x04")
     return batch
@@ -311,11 +312,13 @@ def _class_batch(tmp_path: Path) -> Path:
 def test_folders_lms_names_and_every_file_a_row(tmp_path):
     batch = _class_batch(tmp_path)
     out = tmp_path / "out"
+    # The folder above the download (a common slip) gives the same rows.
+    assert [e.name for e in discover([tmp_path])] == [e.name for e in discover([batch])]
     grades = gradebook.grade_many(
         [batch], out, hidden_dir=HIDDEN, limits=FAST, progress=False
     )
     rows = {r["submission"]: r for r in _rows(out / "grades.csv")}
-    assert len(rows) == len(grades) == 7
+    assert len(rows) == len(grades) == 8
     assert rows["Zoë Müller_23456_assignsubmission_file_"]["status"] == "graded"
     assert rows["Zoë Müller_23456_assignsubmission_file_"]["student"] == "23456"
     assert rows["submission_999"]["student"] == "34567"
@@ -330,6 +333,10 @@ def test_folders_lms_names_and_every_file_a_row(tmp_path):
     assert len(jane) == 1
     assert jane[0]["submission"] == "doejane_12345_700002_landscape.ipynb"
     assert jane[0]["other_submissions"] == "doejane_12345_700001_landscape.ipynb"
+    smith = [r for r in students if r["student"] == "45678"]
+    assert len(smith) == 1 and smith[0]["chapter"] == "landscape"
+    assert smith[0]["other_submissions"] == "smith_45678_700002_notes.pdf (invalid)"
+    assert len(students) == 5  # one row per student and chapter
     raw = (out / "students.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a spreadsheet opens accents as they are
     assert "Zoë Müller" in raw.decode("utf-8-sig")
@@ -563,3 +570,72 @@ def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
     sub = _notebook(tmp_path / "a.ipynb", [SOLUTION])
     assert cli_main(["grade", str(sub), "--out", str(target), "--quiet"]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="submissions get user ids of their own as root"
+)
+def test_reduced_isolation_refuses_a_readable_book(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGDLAB_SANDBOX", "rlimits")
+    monkeypatch.delenv("SGDLAB_READABLE_OK", raising=False)
+    public = Path(f"/tmp/sgdlab-test-book-{os.getpid()}")
+    shutil.copytree(ROOT / "book", public, dirs_exist_ok=True)
+    try:
+        public.chmod(0o755)
+        (public / "landscape.md").chmod(0o644)
+        sub = _notebook(tmp_path / "blank.ipynb", ["pass"])
+        with pytest.raises(ValueError, match="could read the reference solutions"):
+            gradebook.grade_many(
+                [sub], tmp_path / "out", hidden_dir=HIDDEN, book=public, progress=False
+            )
+        assert not (tmp_path / "out").exists()
+        public.chmod(0o700)  # made private: graded
+        grades = gradebook.grade_many(
+            [sub],
+            tmp_path / "out",
+            hidden_dir=HIDDEN,
+            book=public,
+            limits=FAST,
+            progress=False,
+        )
+        assert grades[0].status == "graded"
+    finally:
+        shutil.rmtree(public)
+
+
+def test_a_hidden_template_is_written_private(tmp_path):
+    assert cli_main(["exercises", "--template", str(tmp_path)]) == 0
+    assert (tmp_path / "landscape.json").stat().st_mode & 0o077 == 0
+
+
+def test_outputs_do_not_count_toward_the_size_limit(tmp_path):
+    path = _notebook(tmp_path / "plots.ipynb", [SOLUTION])
+    nb = nbformat.read(path, as_version=4)
+    picture = "A" * (25 * 2**20)  # an embedded plot of 25 MB
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": picture})
+    ]
+    path.write_text(nbformat.writes(nb))
+    assert path.stat().st_size > 20 * 2**20
+    cells, chapter = read_submission(path)
+    assert chapter == "landscape" and "classify_hessian" in cells[0]["source"]
+
+
+def test_an_environment_failure_mid_run_is_not_a_students_zero(tmp_path, monkeypatch):
+    from sgdlab.grading import sandbox
+
+    def broken(*args, **kwargs):
+        raise sandbox.SandboxError(
+            "environment", "the sandbox could not start: bwrap: ..."
+        )
+
+    sub = _notebook(tmp_path / "alice.ipynb", [SOLUTION])
+    monkeypatch.setattr(grader, "Session", broken)
+    grade = grader.grade_submission(
+        sub, grader.make_plan("landscape", HIDDEN), limits=FAST
+    )
+    assert grade.status == "error" and "not the submission's fault" in grade.message
+    monkeypatch.setattr(gradebook, "grade_submission", lambda *a, **k: grade)
+    monkeypatch.setattr("sgdlab.grading.cli._check_sandbox", lambda *a: None)
+    code = cli_main(["grade", str(sub), "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 3

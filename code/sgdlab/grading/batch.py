@@ -98,6 +98,40 @@ def folder_entry(folder: Path, name: str | None = None) -> Entry:
     )
 
 
+#: Folder names that are one student's submission in an LMS export.
+STUDENT_FOLDERS = (LMS_PATTERNS["moodle"], r"^submission_\d+$")
+
+
+def _is_batch(folder: Path) -> bool:
+    """Whether a sub-folder is itself a batch (the instructor passed the
+    folder above the export), not one student's: no LMS student-folder name,
+    and two or more notebooks or folders at its top."""
+    if (folder / "submission_metadata.yml").exists() or any(
+        re.match(p, folder.name) for p in STUDENT_FOLDERS
+    ):
+        return False
+    top = [
+        c
+        for c in folder.iterdir()
+        if not _ignored(c) and (c.is_dir() or c.suffix.lower() == ".ipynb")
+    ]
+    return len(top) >= 2
+
+
+def _folder_entries(folder: Path) -> list[Entry]:
+    entries = []
+    for child in sorted(folder.iterdir()):
+        if _ignored(child):
+            continue
+        if child.is_dir() and _is_batch(child):
+            entries += _folder_entries(child)
+        elif child.is_dir():
+            entries.append(folder_entry(child))
+        else:
+            entries.append(_file_entry(child))
+    return entries
+
+
 def discover(paths: list[Path], single: bool = False) -> list[Entry]:
     """The batch's entries, one per submission, rows named uniquely.
 
@@ -108,12 +142,7 @@ def discover(paths: list[Path], single: bool = False) -> list[Entry]:
         if path.is_dir() and single:
             entries.append(folder_entry(path))
         elif path.is_dir():
-            for child in sorted(path.iterdir()):
-                if _ignored(child):
-                    continue
-                entries.append(
-                    folder_entry(child) if child.is_dir() else _file_entry(child)
-                )
+            entries += _folder_entries(path)
         elif path.is_file():
             entries.append(_file_entry(path))
         else:

@@ -215,6 +215,8 @@ def _exercises(args) -> int:
             if path.exists():
                 print(f"{path}: exists, kept")
                 continue
+            # Private from the start: hidden cases are for the grader only.
+            path.touch(mode=0o600)
             path.write_text(json.dumps(hidden_template(chapter), indent=1) + "\n")
             print(path)
     return 0

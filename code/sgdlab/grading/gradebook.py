@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grader
+from . import exercises, grader
 from .batch import Entry, discover, name_students
 from .exercises import CHAPTERS
 from .gradebook_files import Gradebook, write_gradebook  # noqa: F401 - re-exported
@@ -33,8 +33,8 @@ from .grader import (
     grade_submission,
     make_plan,
 )
-from .hidden import SAMPLE_WARNING, check_folder, default_hidden_dir
-from .isolation_modes import isolation, privilege_note
+from .hidden import SAMPLE_WARNING, check_folder, default_hidden_dir, is_sample
+from .isolation_modes import check_private, isolation, privilege_note
 from .limits import Limits
 from .sandbox import stop_all
 from .submission import InvalidSubmission, chapter_of
@@ -227,6 +227,12 @@ def _prepare(entries, chapter, hidden_dir, book, mode) -> _Batch:
             batch.chapters.append(None)
             batch.early[i] = Grade(entry.name, "invalid", mode, str(err))
     needed = set(filter(None, batch.chapters))
+    book_dir_ = Path(book) if book else exercises.book_dir()
+    check_private(
+        mode,
+        [book_dir_ / f"{c}.md" for c in needed]
+        + [hidden_dir / f"{c}.json" for c in needed if not is_sample(hidden_dir)],
+    )
     for c in [*check_folder(hidden_dir), *sorted(needed)]:
         if c not in batch.plans:
             batch.plans[c] = make_plan(c, hidden_dir, book)

@@ -114,8 +114,12 @@ class Gradebook:
         for row in self.rows.values():
             key = (row.get("student") or row["submission"], row.get("chapter", ""))
             latest.setdefault(key, []).append(row)
+        graded_students = {s for s, c in latest if c}
+        unread = {s: rows for (s, c), rows in latest.items() if not c}
         out = []
         for (student, chapter), rows in sorted(latest.items()):
+            if not chapter and student in graded_students:
+                continue  # listed under the student's chapters instead
             rows.sort(
                 key=lambda r: (
                     int(r.get("order") or 0),
@@ -124,7 +128,12 @@ class Gradebook:
                 )
             )
             row = {**rows[-1], "student": student, "chapter": chapter}
-            row["other_submissions"] = "; ".join(r["submission"] for r in rows[:-1])
+            others = [r["submission"] for r in rows[:-1]]
+            if chapter:
+                others += [
+                    f"{r['submission']} (invalid)" for r in unread.get(student, [])
+                ]
+            row["other_submissions"] = "; ".join(others)
             out.append(row)
         exercises = sorted(self.exercises, key=_exercise_order)
         columns = [*STUDENT_HEAD, *exercises, "other_submissions", "message"]

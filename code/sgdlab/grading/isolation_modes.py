@@ -209,6 +209,38 @@ def isolation() -> str:
     return BWRAP if bwrap_works() else REDUCED
 
 
+def readable_secrets(paths) -> list[str]:
+    """Those of ``paths`` a submission's own user id could read (with reduced
+    isolation, as root): world-readable, every parent folder searchable."""
+    found = []
+    for path in map(Path, paths):
+        try:
+            path = path.resolve()
+            searchable = all(f.stat().st_mode & 0o001 for f in path.parents)
+            readable = path.stat().st_mode & 0o004
+        except OSError:
+            continue
+        if searchable and readable:
+            found.append(str(path))
+    return found
+
+
+def check_private(mode: str, paths) -> None:
+    """Refuse reduced isolation while the reference solutions or hidden cases
+    are readable by the submissions' user ids (``SGDLAB_READABLE_OK=1``
+    accepts it, e.g. for the book's public sample)."""
+    if mode != REDUCED or not _is_root() or os.environ.get("SGDLAB_READABLE_OK"):
+        return
+    readable = readable_secrets(paths)
+    if readable:
+        raise ValueError(
+            "reduced isolation, and a submission could read the reference "
+            f"solutions or hidden cases: {', '.join(readable[:3])}; make them "
+            "unreadable to other users (chmod -R go-rwx on their folder) or grade "
+            "where bubblewrap works"
+        )
+
+
 def privilege_note(mode: str) -> str:
     """A warning for a weak setting, or ``""``."""
     if mode == REDUCED and not _is_root():

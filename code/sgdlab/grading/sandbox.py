@@ -128,37 +128,23 @@ class Session:
     def _launch(self, cells: list, skip) -> None:
         limits = self.limits
         self._tmp = tempfile.TemporaryDirectory(prefix="sgdlab-sandbox-")
-        tmp = self._tmp.name
-        package_copy = grading_copy()
         # What bubblewrap or Python says before the runner takes over stderr:
         # how an environment failure is told from a submission's.
         self._stderr = tempfile.TemporaryFile()
-        python = sys.executable
-        owner: dict = {}
-        fds: list[int] = []
-        site_dirs: list[str] = []
         if self.uid is not None:
             kill_user(self.uid)  # leftovers of a grader that was killed
             remove_owned(self.uid)
-            os.chown(tmp, self.uid, self.uid)
-        if self.mode == BWRAP:
-            cmd, env = _bwrap_command(python, package_copy, limits, self.uid), {}
-        else:
-            if self.uid is not None:
-                owner = {"user": self.uid, "group": self.uid, "extra_groups": []}
-                python, fds, site_dirs = _python_for_others()
-            cmd = [python, "-I", str(package_copy / "grading" / "runner.py")]
-            env = {**SANDBOX_ENV, "HOME": tmp, "TMPDIR": tmp}
-        nproc = limits.processes
+            os.chown(self._tmp.name, self.uid, self.uid)
+        cmd, env, owner, fds, site_dirs = self._command(grading_copy())
+        self._nproc = limits.processes
         if self.uid is None:  # RLIMIT_NPROC counts all processes of the user
-            nproc += sum(1 + threads for _, threads in _processes_of(os.getuid()))
-        self._nproc = nproc
+            self._nproc += sum(1 + t for _, t in _processes_of(os.getuid()))
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            cwd=tmp,
+            cwd=self._tmp.name,
             env=env,
             start_new_session=True,
             preexec_fn=self._set_limits,
@@ -168,6 +154,7 @@ class Session:
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)
         with _LIVE_LOCK:
             _LIVE.add(self)
+        package = package_mount() if self.mode == BWRAP else grading_copy()
         self.send(
             {
                 "cells": cells,
@@ -178,14 +165,32 @@ class Session:
                 "processes": limits.processes,
                 "disk_bytes": limits.disk_bytes,
                 "site": site_dirs,
-                "package": str(
-                    package_mount().parent
-                    if self.mode == BWRAP
-                    else package_copy.parent
-                ),
+                "package": str(package.parent),
                 "call_seconds": limits.call_seconds,
                 "reply_bytes": limits.reply_bytes,
             }
+        )
+
+    def _command(self, package_copy: Path) -> tuple:
+        """(command, environment, owner, descriptors to pass, site folders)
+        that start the runner in this session's isolation mode."""
+        if self.mode == BWRAP:
+            command = _bwrap_command(
+                sys.executable, package_copy, self.limits, self.uid
+            )
+            return command, {}, {}, [], []
+        python, fds, site_dirs, owner = sys.executable, [], [], {}
+        if self.uid is not None:
+            owner = {"user": self.uid, "group": self.uid, "extra_groups": []}
+            python, fds, site_dirs = _python_for_others()
+        tmp = self._tmp.name
+        command = [python, "-I", str(package_copy / "grading" / "runner.py")]
+        return (
+            command,
+            {**SANDBOX_ENV, "HOME": tmp, "TMPDIR": tmp},
+            owner,
+            fds,
+            site_dirs,
         )
 
     def _set_limits(self) -> None:
