@@ -3,14 +3,14 @@
 A timing on a shared machine moves with whatever else runs there. Chapter 3
 words most of its timing sentences from the numbers of the build itself, so
 they are true by construction. The few comparisons it states as facts are
-checked here, each with a margin several times wider than the worst
-variation measured beside two busy numeric jobs (``tools/busy_load.py``).
+checked here, each against a threshold well inside the worst value measured
+beside two busy numeric jobs (``tools/busy_load.py``).
 The chapter calls these functions, and ``tests/test_timing_under_load.py``
 calls them again under that load; each raises ``AssertionError`` saying which
 claim failed and by how much.
 
-The worst values seen (two busy jobs, other work on the 2 cores as well) are
-noted beside each margin.
+Beside each margin: the range measured in this session's runs beside two busy
+jobs, with the 2 cores loaded by other work as well (load average 7 to 13).
 """
 
 from __future__ import annotations
@@ -21,23 +21,21 @@ import numpy as np
 
 from .step_time import StepTimeFit
 
-#: batch 1's epoch against the full batch's (worst seen: 20)
-EPOCH_B1_OVER_FULL = 5.0
-#: a batch-1 step against its arithmetic at the matmul peak (worst seen: 30)
+#: batch 1's epoch against the full batch's (seen under load: 27 to 43)
+EPOCH_B1_OVER_FULL = 3.0
+#: a batch-1 step against its arithmetic at the matmul peak (seen: 46 to 66)
 B1_OVER_FLOOR = 10.0
-#: t0 / t1, the batch size where overhead and arithmetic cost the same (worst seen: 18)
-BALANCE = 5.0
-#: largest over smallest epoch time from batch 256 up (worst seen: 1.3)
-FLAT_ABOVE_256 = 2.0
-#: the DataLoader's batching against one index_select, at batch 1 (worst seen: 12)
-FETCH_DATALOADER_OVER_INDEX = 4.0
-#: a DataLoader epoch against an indexed one at the full batch (worst seen: 1.4)
+#: t0 / t1, the batch size where overhead and arithmetic cost the same (seen: 30 to 35)
+BALANCE = 2.0
+#: the DataLoader's batching against one index_select, at batch 1 (seen: 9 to 33)
+FETCH_DATALOADER_OVER_INDEX = 3.0
+#: a DataLoader epoch against an indexed one at the largest batch (seen: 1.32 to 2.1)
 LOADER_FULL_BATCH = 1.1
-#: batch 1's training seconds against the full batch's, same epochs (worst seen: 20)
+#: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 32)
 PUZZLE_SECONDS = 2.0
-#: t1 of the 64-unit network over that of the 256-unit one (worst seen: 0.46)
+#: t1 of the 64-unit network over that of the 256-unit one (seen: 0.30 to 0.34)
 NARROW_T1 = 0.7
-#: the smallest and the largest batch of the sweep against the fastest (worst seen: 1.5)
+#: the smallest and the largest batch of the sweep against the fastest (seen: 2.8 to 5.8)
 U_SIDES = 1.2
 
 
@@ -60,10 +58,9 @@ def check_step_costs(
     flops_per_row: float,
 ) -> dict[str, float]:
     """Chapter 3, "What a step costs": batch 1's epochs are far slower than
-    the full batch's, a batch-1 step is far above its arithmetic, overhead
-    dominates a small step (``t0/t1`` well above 1), and epoch time changes
-    little from batch 256 up. ``batch_sizes`` must include 1, 256 and
-    ``n_rows``. Returns the measured ratios."""
+    the full batch's, a batch-1 step is far above its arithmetic, and
+    overhead is most of a small step (``t0/t1`` well above 1).
+    ``batch_sizes`` must include 1 and ``n_rows``. Returns the measured ratios."""
     seen: dict[str, float] = {}
     b = np.asarray(batch_sizes)
     step = np.asarray(step_seconds, dtype=float)
@@ -81,15 +78,6 @@ def check_step_costs(
         seen, "batch-1 step / its floor", above, above > B1_OVER_FLOOR, B1_OVER_FLOOR
     )
     _claim(seen, "t0 / t1", fit.balance, fit.balance > BALANCE, BALANCE)
-    big = epoch[b >= 256]
-    spread = big.max() / big.min()
-    _claim(
-        seen,
-        "epoch-time spread from batch 256 up",
-        spread,
-        spread < FLAT_ABOVE_256,
-        FLAT_ABOVE_256,
-    )
     return seen
 
 
