@@ -4,6 +4,8 @@ Usage (from the repository root, with the requirements installed)::
 
     python benchmarks/chapter_time.py [CHAPTER ...]
 
+A chapter is named by its file (``book/landscape.md``) or its stem (``landscape``).
+
 Each chapter (default: all in ``book/``) is converted with jupytext and run
 top to bottom in a fresh kernel with nbclient, as the build does; the time
 includes starting the kernel. The grid figure is the median over 21 calls of
@@ -49,7 +51,7 @@ def main(names: list[str]) -> None:
         lambda: landscape.evaluate_grid(landscape.pathological_loss, w, w)
     )
     print(f"200 x 200 surface: {seconds * 1e3:.2f} ms per evaluation (median of 21)")
-    chapters = [ROOT / "book" / f"{n}.md" for n in names] or sorted(
+    chapters = [ROOT / "book" / f"{Path(n).stem}.md" for n in names] or sorted(
         (ROOT / "book").glob("*.md")
     )
     for path in chapters:

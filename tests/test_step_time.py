@@ -60,3 +60,25 @@ def test_optimal_batch_size_minimizes_the_model():
     )
     with pytest.raises(ValueError, match="t1"):
         step_time.optimal_batch_size(30, 1e-4, 0)
+
+
+def test_step_times_measure_every_setup_at_every_size(digits):
+    X, y = digits.X_train[:512], digits.y_train[:512]
+    setups = {
+        "index": (models.make_digit_mlp(), "index"),
+        "dataloader": (models.make_digit_mlp(), "dataloader"),
+    }
+    seconds = step_time.step_times(setups, X, y, [1, 64], rounds=2, rows=64)
+    assert set(seconds) == {"index", "dataloader"}
+    for s in seconds.values():
+        assert s.shape == (2,) and (s > 0).all()
+    assert step_time.steps_for(1) == 400 and step_time.steps_for(60_000) == 1
+    assert step_time.steps_for(64, rows=4096) == 64
+
+
+def test_batching_alone_is_timed_for_both_loaders(digits):
+    X, y = digits.X_train[:256], digits.y_train[:256]
+    for loader in ("index", "dataloader"):
+        assert 0 < step_time.time_batching(X, y, 8, n_batches=5, loader=loader) < 1
+    with pytest.raises(ValueError, match="loader"):
+        step_time.time_batching(X, y, 8, n_batches=5, loader="fast")

@@ -119,9 +119,9 @@ def test_warmup_schedule_matches_a_hand_written_lambdalr_loop(digits):
 
 
 @pytest.mark.parametrize("no_grad", [False, True])
-def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
-    """The slow loop of the MNIST question gives the same accuracy as one
-    batched call; chapter 3 times the two."""
+def test_question_accuracy_equals_the_batched_one(digits, no_grad):
+    """The MNIST question's evaluation (batches of 50, then a comparison per
+    image) gives the same accuracy as one batched call; chapter 3 times the two."""
     net = models.make_digit_mlp(seed=0)
     timed_training.train_classifier(
         net,
@@ -137,12 +137,20 @@ def test_per_sample_accuracy_equals_the_batched_one(digits, no_grad):
     X, y = digits.X_test[:300], digits.y_test[:300]
     expected = timed_training.accuracy(net, X, y)
     assert 0.3 < expected < 1  # a trained but imperfect model: a real comparison
-    assert timed_training.per_sample_accuracy(
+    assert timed_training.question_accuracy(
         net, X, y, no_grad=no_grad
+    ) == pytest.approx(expected)
+    # 300 rows: five full batches of 50 and, with 64, a short last batch
+    assert timed_training.question_accuracy(
+        net, X, y, batch_size=64, no_grad=no_grad
     ) == pytest.approx(expected)
 
 
-def test_per_sample_accuracy_checks_its_input(digits):
+def test_question_accuracy_checks_its_input(digits):
     net = models.make_digit_mlp(seed=0)
     with pytest.raises(ValueError):
-        timed_training.per_sample_accuracy(net, digits.X_test[:5], digits.y_test[:4])
+        timed_training.question_accuracy(net, digits.X_test[:5], digits.y_test[:4])
+    with pytest.raises(ValueError, match="batch_size"):
+        timed_training.question_accuracy(
+            net, digits.X_test[:5], digits.y_test[:5], batch_size=0
+        )

@@ -22,7 +22,8 @@ course meets them:
 ``sgdlab.simulation``
     Monte-Carlo estimates with their standard errors (chapter 2).
 ``sgdlab.timing``
-    Robust timings on a shared machine, and what they were measured on.
+    Robust timings on a shared machine (medians; interleaved best-of rounds
+    for comparisons), and what they were measured on.
 ``sgdlab.timed_training``
     Chapter 3's loop: SGD on a classifier, timed, with the test accuracy.
 ``sgdlab.step_time``
@@ -31,6 +32,9 @@ course meets them:
 ``sgdlab.batch_sweep``
     Choosing a batch size by measurement: the sweep and the learning-rate
     tuner (chapter 3).
+``sgdlab.timing_claims``
+    The timing comparisons chapter 3 states as facts, checked with margins that
+    a busy machine cannot hide (also run under load by the tests).
 ``sgdlab.noise``
     The gradient noise scale and the steps/examples trade-off (chapter 3).
 ``sgdlab.distributed``

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,7 @@ from ._checks import (
     check_positive_number,
 )
 from .batching import endless_batches
-from .timing import synchronize
+from .timing import interleaved_best, synchronize
 
 
 def flops_per_row(model: nn.Module) -> int:
@@ -62,9 +62,11 @@ def time_steps(
     repeats: int = 3,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    warmup: bool = True,
 ) -> float:
     """Seconds per training step at ``batch_size``: the best of ``repeats`` runs
-    of ``n_steps`` steps each (after one untimed warm-up step).
+    of ``n_steps`` steps each (after one untimed warm-up step, unless
+    ``warmup=False``).
 
     ``loader="index"`` batches as :func:`sgdlab.timed_training.sgd_loop` does (a shuffled
     permutation, sliced and gathered); ``loader="dataloader"`` uses
@@ -93,7 +95,8 @@ def time_steps(
         loss_fn(model(xb), yb).backward()
         optimizer.step()
 
-    step()  # warm-up
+    if warmup:
+        step()
     best = math.inf
     for _ in range(repeats):
         synchronize(device)
@@ -103,6 +106,52 @@ def time_steps(
         synchronize(device)
         best = min(best, (time.perf_counter() - start) / n_steps)
     return best
+
+
+def steps_for(batch_size: int, rows: int = 4096, most: int = 400) -> int:
+    """How many steps to time at ``batch_size``: about ``rows`` rows' worth,
+    at most ``most`` and at least one."""
+    return max(1, min(most, rows // batch_size))
+
+
+def step_times(
+    setups: Mapping[Hashable, tuple[nn.Module, str]],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_sizes: Sequence[int],
+    *,
+    rounds: int = 3,
+    rows: int = 4096,
+    device: str | torch.device = "cpu",
+) -> dict[Hashable, np.ndarray]:
+    """Seconds per step for each setup ``(model, loader)`` at each batch size.
+
+    Every (batch size, setup) pair is timed once per round with
+    :func:`time_steps` (:func:`steps_for` steps), all pairs in turn, and
+    each keeps its fastest round (:func:`sgdlab.timing.interleaved_best`):
+    a busy spell of the machine then slows every setup alike instead of
+    the one that happened to run during it. The first round doubles as the
+    warm-up. Returns one array per setup, in the order of ``batch_sizes``.
+    """
+    device = torch.device(device)
+    X, y = X.to(device), y.to(device)
+    timers = {
+        (key, b): lambda m=model, ld=loader, b=b: time_steps(
+            m,
+            X,
+            y,
+            b,
+            n_steps=steps_for(b, rows),
+            loader=ld,
+            repeats=1,
+            device=device,
+            warmup=False,
+        )
+        for b in batch_sizes
+        for key, (model, loader) in setups.items()
+    }
+    best = interleaved_best(timers, rounds=rounds)
+    return {key: np.array([best[key, b] for b in batch_sizes]) for key in setups}
 
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
@@ -126,6 +175,31 @@ def _dataloader_stream(X, y, batch_size: int, generator: torch.Generator) -> Bat
     )
     while True:
         yield from loader
+
+
+def time_batching(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    *,
+    n_batches: int,
+    loader: str = "index",
+    seed: int = 0,
+) -> float:
+    """Seconds to produce one batch, without training on it: the batching part
+    of a step, for ``loader="index"`` or ``"dataloader"`` as in :func:`time_steps`."""
+    check_classification(X, y)
+    batch_size = check_batch_size(batch_size, X.shape[0])
+    n_batches = check_positive_int(n_batches, "n_batches")
+    if loader not in ("index", "dataloader"):
+        raise ValueError(f"loader must be 'index' or 'dataloader', got {loader!r}")
+    make_stream = _dataloader_stream if loader == "dataloader" else _index_stream
+    stream = make_stream(X, y, batch_size, torch.Generator().manual_seed(seed))
+    next(stream)  # warm-up
+    start = time.perf_counter()
+    for _ in range(n_batches):
+        next(stream)
+    return (time.perf_counter() - start) / n_batches
 
 
 def time_bare_steps(

@@ -96,23 +96,33 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(X).argmax(dim=1) == y).float().mean())
 
 
-def per_sample_accuracy(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, no_grad: bool = False
+def question_accuracy(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 50,
+    no_grad: bool = False,
 ) -> float:
-    """Accuracy computed the slow way, one row at a time in a Python loop.
+    """Accuracy computed as the MNIST question's code computes it.
 
-    This is how the MNIST question's code measures accuracy, kept here so that
-    chapter 3 can time it against :func:`accuracy`, which evaluates all rows in
-    one batched call under ``torch.no_grad()``. The result is the same; only
-    the time differs. With ``no_grad=False`` (the question's way), autograd
-    records every forward pass for a backward pass that never comes.
+    The model scores the rows in batches of ``batch_size`` (50, the question's
+    test loader), and a Python loop then compares each row's prediction with
+    its label, one image at a time. With ``no_grad=False`` (the question's
+    way) autograd records each forward pass for a backward pass that never
+    comes. Chapter 3 times this against :func:`accuracy`, one batched call
+    under ``torch.no_grad()``; the result is the same, only the time differs.
     """
     check_classification(X, y, "X")
+    batch_size = check_batch_size(batch_size, X.shape[0])
     correct = 0
     with torch.set_grad_enabled(not no_grad):
-        for i in range(X.shape[0]):
-            scores = model(X[i : i + 1])
-            correct += int(scores.argmax(dim=1).item() == y[i].item())
+        for start in range(0, X.shape[0], batch_size):
+            predicted = model(X[start : start + batch_size]).argmax(dim=1)
+            for guess, label in zip(
+                predicted, y[start : start + batch_size], strict=True
+            ):
+                correct += int(guess == label)
     return correct / X.shape[0]
 
 

@@ -1,9 +1,12 @@
 """Measuring how long things take, robustly enough for a shared machine.
 
 Used by chapter 1 (reading the data versus one training step) and by the
-step timers of chapter 3 (:mod:`sgdlab.step_time`). Timings are
-medians over repeats, which resists the outliers of a busy machine better than
-a mean; ratios measured in one run are more trustworthy than absolute times.
+step timers of chapter 3 (:mod:`sgdlab.step_time`). :func:`median_time`
+resists the outliers of a busy machine better than a mean. Where two things
+are compared, :func:`interleaved_best` times them in turn, round after round,
+and keeps each one's fastest round: other jobs slow a run down, never speed it
+up, so the minimum is the estimate least touched by them, and interleaving
+makes a slow spell hit every contender alike.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from ._checks import check_non_negative_int, check_positive_int
 
@@ -44,6 +48,36 @@ def median_time(
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def interleaved_best(
+    timers: Mapping[K, Callable[[], float]], *, rounds: int = 5
+) -> dict[K, float]:
+    """The smallest of ``rounds`` measurements of each timer, taken in turn.
+
+    Each timer is a function of no arguments that runs something and returns
+    the seconds it measured (so it may time only part of what it does). Round
+    after round, every timer is called once, in order; the result maps each
+    key to its fastest round.
+    """
+    rounds = check_positive_int(rounds, "rounds")
+    if not timers or not all(callable(t) for t in timers.values()):
+        raise ValueError("timers must map names to functions that return seconds")
+    best = {key: float("inf") for key in timers}
+    for _ in range(rounds):
+        for key, timer in timers.items():
+            best[key] = min(best[key], float(timer()))
+    return best
+
+
+def clock(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn()`` takes (a timer for :func:`interleaved_best`)."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def synchronize(device) -> None:
