@@ -365,10 +365,20 @@ def test_a_second_run_into_the_same_gradebook_keeps_the_first(tmp_path):
 
 def test_gradescope_folder_with_a_helper_is_one_submission(tmp_path):
     submission = tmp_path / "submission"
-    _notebook(submission / "hw" / "landscape.ipynb", [SOLUTION])
-    (submission / "helper.py").write_text("X = 1\n")
+    (submission / "hw").mkdir(parents=True)
+    (submission / "hw" / "linalg_helpers.py").write_text(
+        "import numpy as np\n\n\ndef eig(h):\n"
+        "    return np.linalg.eigvalsh(np.asarray(h, dtype=float))\n"
+    )
+    solution = SOLUTION.replace(
+        "    ev = np.linalg.eigvalsh(np.asarray(hessian, dtype=float))",
+        "    from linalg_helpers import eig\n    ev = eig(hessian)",
+    )
+    _notebook(submission / "hw" / "landscape.ipynb", [solution])
+    (submission / "notes.py").write_text("X = 1\n")
     entries = discover([submission], single=True)
     assert [e.path.name for e in entries] == ["landscape.ipynb"]
+    assert [h.name for h in entries[0].helpers] == ["linalg_helpers.py"]
     results = tmp_path / "results.json"
     code = cli_main(
         [

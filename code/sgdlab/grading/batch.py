@@ -46,6 +46,7 @@ class Entry:
     order: int = 0
     problem: str = ""
     folder: Path | None = None  # the student's folder, if the entry is one
+    helpers: tuple[Path, ...] = ()  # .py files beside its notebook (importable)
 
 
 def _ignored(path: Path) -> bool:
@@ -82,7 +83,12 @@ def folder_entry(folder: Path, name: str | None = None) -> Entry:
     for suffix in GRADABLE:
         chosen = [f for f in files if f.suffix.lower() == suffix]
         if len(chosen) == 1:
-            return Entry(chosen[0], name, folder=folder)
+            helpers = tuple(
+                f
+                for f in files
+                if f.parent == chosen[0].parent and f.suffix.lower() == ".py"
+            )
+            return Entry(chosen[0], name, folder=folder, helpers=helpers)
         if len(chosen) > 1:
             names = ", ".join(str(f.relative_to(folder)) for f in chosen)
             return Entry(

@@ -41,7 +41,7 @@ from .submission import InvalidSubmission, chapter_of
 
 
 def _grade_twice_if_crashed(
-    path, plan: Plan, *, limits: Limits, mode: str | None
+    path, plan: Plan, *, limits: Limits, mode: str | None, helpers=()
 ) -> Grade:
     """Grade ``path``; if its process crashed, grade it once more before saying so.
 
@@ -49,10 +49,13 @@ def _grade_twice_if_crashed(
     crashes every time); a second run keeps a one-off failure of the machine
     from costing a student the exercise. The first crash stays in the message.
     """
-    grade = grade_submission(path, plan, limits=limits, mode=mode)
+    kwargs = {"limits": limits, "mode": mode}
+    if helpers:
+        kwargs["helpers"] = helpers
+    grade = grade_submission(path, plan, **kwargs)
     if grade.status != "crashed" or grader.STOP.is_set():
         return grade
-    again = grade_submission(path, plan, limits=limits, mode=mode)
+    again = grade_submission(path, plan, **kwargs)
     if again.status != "crashed":
         again.message = (
             f"{again.message} (graded a second time: the first run crashed: "
@@ -295,6 +298,7 @@ def _pool(batch, book, out, *, workers, limits, mode, progress) -> list[Grade]:
             batch.plans[batch.chapters[i]],
             limits=limits,
             mode=mode,
+            helpers=batch.entries[i].helpers,
         ): i
         for i in range(total)
         if i not in batch.early

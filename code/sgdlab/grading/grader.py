@@ -48,7 +48,7 @@ from .hidden import Hidden, HiddenCaseError, default_hidden_dir, is_sample, load
 from .isolation_modes import isolation
 from .limits import Limits
 from .sandbox import GRACE_SECONDS, SandboxError, Session
-from .submission import InvalidSubmission, read_cells
+from .submission import InvalidSubmission, helper_files, read_cells
 from .values import compare
 
 STATUSES = ("graded", "invalid", "limit", "timeout", "crashed", "error")
@@ -186,6 +186,7 @@ class _Run:
         self.errors: list[str] = []
         self.session: Session | None = None
         self.starts = 0
+        self.files: dict[str, str] = {}
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -201,7 +202,9 @@ class _Run:
                     f"the submission used up its {self.limits.submission_seconds:g} s",
                 )
             self.starts += 1
-            session = Session(self.cells, self.limits, self.mode, frozenset(self.skip))
+            session = Session(
+                self.cells, self.limits, self.mode, frozenset(self.skip), self.files
+            )
             self._current: int | None = None
             try:
                 self._run_cells(session)
@@ -309,9 +312,11 @@ def grade_submission(
     *,
     limits: Limits = DEFAULT_LIMITS,
     mode: str | None = None,
+    helpers=(),
 ) -> Grade:
-    """Grade one file against ``plan``; never raises for anything in the file
-    (raises :class:`Interrupted` after Ctrl-C)."""
+    """Grade one file against ``plan`` (``helpers``: the student's ``.py``
+    files beside it); never raises for anything in the file (raises
+    :class:`Interrupted` after Ctrl-C)."""
     mode = mode or isolation()
     start = time.monotonic()
     grade = Grade(Path(path).name, "graded", mode, chapter=plan.chapter, plan=plan)
@@ -321,6 +326,7 @@ def grade_submission(
         grade.status, grade.message = "invalid", str(err)
         return grade
     run = _Run(cells, limits, mode, start + limits.submission_seconds)
+    run.files = helper_files(helpers)
     try:
         _grade_cases(run, plan, grade)
     except SandboxError as err:

@@ -244,6 +244,10 @@ def _prepare(setup: dict) -> CappedOutput:
         site.addsitedir(folder)
     _use_grading_copy(setup.get("package"))
     LIMITS.update({k: setup[k] for k in LIMITS if k in setup})
+    for name, text in (setup.get("files") or {}).items():  # the student's modules
+        with open(os.path.basename(name), "w") as f:
+            f.write(text)
+    sys.path.insert(0, os.getcwd())  # as Jupyter: the notebook's folder imports
     output = CappedOutput(int(setup.get("output_limit", 100_000)))
     sys.stdout = sys.stderr = output
     sys.meta_path.insert(0, _SeedOnImport())

@@ -110,6 +110,7 @@ class Session:
         limits: Limits | None = None,
         mode: str | None = None,
         skip: set[int] | frozenset[int] = frozenset(),
+        files: dict[str, str] | None = None,
     ):
         self.limits = limits = limits or Limits()
         self.mode = mode or isolation()
@@ -120,12 +121,12 @@ class Session:
         self.proc = None
         self._selector = selectors.DefaultSelector()
         try:
-            self._launch(cells, skip)
+            self._launch(cells, skip, files or {})
         except BaseException:
             self.close()
             raise
 
-    def _launch(self, cells: list, skip) -> None:
+    def _launch(self, cells: list, skip, files: dict[str, str]) -> None:
         limits = self.limits
         self._tmp = tempfile.TemporaryDirectory(prefix="sgdlab-sandbox-")
         # What bubblewrap or Python says before the runner takes over stderr:
@@ -158,6 +159,7 @@ class Session:
         self.send(
             {
                 "cells": cells,
+                "files": files,
                 "output_limit": limits.output_chars,
                 "cell_seconds": limits.cell_seconds,
                 "cells_seconds": limits.cells_seconds,

@@ -134,6 +134,27 @@ def read_submission(path: str | os.PathLike) -> tuple[list[dict], str | None]:
     return cells, chapter
 
 
+#: The most a student's helper modules may hold, together.
+MAX_HELPER_BYTES = 1024**2
+
+
+def helper_files(paths) -> dict[str, str]:
+    """The text of the ``.py`` files beside a notebook in a student's folder,
+    by file name: the runner puts them where the notebook's ``import`` finds
+    them, as Jupyter does. Files that are not text or too large are left out."""
+    files, size = {}, 0
+    for path in paths:
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        size += len(text)
+        if size > MAX_HELPER_BYTES:
+            break
+        files[Path(path).name] = text
+    return files
+
+
 def read_cells(path: str | os.PathLike, chapter: str) -> list[dict]:
     """Like :func:`read_submission`, refusing a notebook made for another chapter."""
     cells, other = read_submission(path)
