@@ -336,7 +336,7 @@ def test_source_material_pages_state_what_sgdlab_computes(build, boston):
     assert ratio <= float(glue["ch1-luck-ratio-hi"]["text/plain"])
     # The quoted stopping loop never stops; with last_loss updated it stops at
     # the first step that lowers the loss.
-    assert int(glue["ch1-quoted-cap"]["text/plain"]) == 2000
+    assert int(glue["ch1-quoted-cap"]["text/plain"]) == 1000
     assert int(glue["ch1-quoted-steps"]["text/plain"]) == 2
 
     glue = _glue("epoch-rmse")
