@@ -77,8 +77,14 @@ def typeset_pages(
         formulas = []
         for match in _MATH.finditer(text):
             tex = _raw_tex(match.group(1), match.group(2))
-            if tex is not None:
-                formulas.append({"tex": tex, "display": match.group(1) == "div"})
+            if tex is None:
+                continue
+            if match.group(1) == "div":
+                formulas += [
+                    {"tex": part, "display": True} for part in display_parts(tex)
+                ]
+            else:
+                formulas.append({"tex": tex, "display": False})
         pages.append(formulas)
     result = subprocess.run(
         command,
@@ -101,6 +107,34 @@ def typeset_pages(
         for text, typeset in zip(texts, answer["pages"], strict=True)
     ]
     return out, answer["css"]
+
+
+#: A display formula's parts, side by side where the column is wide enough, else
+#: one under the other, centred (``assets/sgdlab.css``).
+PARTS = '<span class="sgdlab-parts">%s</span>'
+_SPLIT_WORD = re.compile(r"\\(begin|end|left|right|qquad)(?![a-zA-Z])|\\.|[{}]", re.S)
+
+
+def display_parts(tex: str) -> list[str]:
+    """A display formula's TeX cut at its top-level ``\\qquad``s (outside braces,
+    environments and ``\\left...\\right``), where it sets formulas side by side
+    (``A, \\qquad B``). MathJax 3 does not break a long formula across lines;
+    typeset as separate formulas, the parts wrap onto lines of their own in a
+    phone's column. A formula with a top-level line break stays whole."""
+    parts, depth, start = [], 0, 0
+    for word in _SPLIT_WORD.finditer(tex):
+        token, name = word.group(0), word.group(1)
+        if token == "{" or name in ("begin", "left"):
+            depth += 1
+        elif token == "}" or name in ("end", "right"):
+            depth -= 1
+        elif token == "\\\\" and depth == 0:
+            return [tex]
+        elif name == "qquad" and depth == 0:
+            parts.append(tex[start : word.start()])
+            start = word.end()
+    parts = [part.strip() for part in [*parts, tex[start:]] if part.strip()]
+    return parts if len(parts) > 1 else [tex]
 
 
 #: An inline formula wider than this (in ex; 8 px each) may not fit in a phone's
@@ -137,13 +171,18 @@ def _put_formulas(text: str, typeset: list[str], defs: str) -> str:
         tag, inner = match.group(1), match.group(2)
         if _raw_tex(tag, inner) is None:
             return match.group(0)
-        svg = next(formulas)
         if tag == "span":
-            svg = mark_wide_inline(svg)
-        if tag == "div":
+            svg = mark_wide_inline(next(formulas))
+        else:
             # A display formula wider than the column scrolls sideways: a keyboard
             # reader must be able to focus it to scroll it (as MathJax in the browser allows).
-            svg = svg.replace("<mjx-container ", '<mjx-container tabindex="0" ', 1)
+            parts = [
+                next(formulas).replace(
+                    "<mjx-container ", '<mjx-container tabindex="0" ', 1
+                )
+                for _ in display_parts(_raw_tex(tag, inner))
+            ]
+            svg = parts[0] if len(parts) == 1 else PARTS % "".join(parts)
         found = _DISPLAY_TEX.search(inner) if tag == "div" else None
         if found:  # keep a numbered equation's <span class="eqno"> beside it
             inner = (inner[: found.start()] + svg + inner[found.end() :]).strip()

@@ -145,11 +145,14 @@ _CLIPPED = """() => {
   // Not drawn: hidden from sight (screen-reader text, a closed <details>'s content).
   const hidden = el => !el.checkVisibility() || el.closest(
     "mjx-assistive-mml, .visually-hidden, .sr-only, .skip-link, dialog");
-  const scroller = el => {
+  // The box that scrolls what is at r, from el up; null where a box clips r (or none).
+  const scroller = (el, r) => {
     for (let a = el; a && a !== col; a = a.parentElement) {
       const x = getComputedStyle(a).overflowX;
       if (x === "auto" || x === "scroll") return a;
-      if (x === "hidden" || x === "clip") return null;
+      const b = a.getBoundingClientRect();
+      const inside = b.left <= r.left + 1 && r.right <= b.right + 1;
+      if ((x === "hidden" || x === "clip") && !inside) return null;
     }
     return null;
   };
@@ -172,7 +175,7 @@ _CLIPPED = """() => {
     if (r.left >= c.left - 1 && r.right <= c.right + 1) return;
     // A box scrolls what is inside it: an element's own overflow does not count.
     const owner = el.nodeType === 1 ? el : el.parentElement;
-    const box = scroller(el.nodeType === 1 ? el.parentElement : owner);
+    const box = scroller(el.nodeType === 1 ? el.parentElement : owner, r);
     if (box) checkScroller(box);
     else problems.push(`cut off at ${Math.round(r.right)} > ${Math.round(c.right)}: ` +
                        name(owner));

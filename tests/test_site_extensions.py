@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -235,3 +236,25 @@ def test_the_header_override_is_the_themes_header_less_its_sidebar_buttons():
     assert len(buttons.findall(theme)) == 2
     assert buttons.sub("", theme) == ours
     assert "sidebar-toggle" not in ours
+
+
+def test_a_display_formula_is_cut_into_its_side_by_side_parts():
+    cut = sgdlab_math.display_parts
+    assert cut(r"a = b, \qquad c = \frac{d}{e} .") == ["a = b,", r"c = \frac{d}{e} ."]
+    # Not inside braces, environments, \left...\right; not across a line break.
+    for whole in (
+        r"\text{a \qquad b}",
+        r"\begin{aligned} a &= b \qquad c \\ d \end{aligned}",
+        r"\left( a \qquad b \right)",
+        r"a \qquad b \\ c",
+        r"\qquad a",
+    ):
+        assert cut(whole) == [whole]
+
+
+def test_parts_are_typeset_as_formulas_that_wrap():
+    page = '<body><div class="math notranslate nohighlight">\\[x, \\qquad y\\]</div></body>'
+    (text,), _ = sgdlab_math.typeset_pages([page], _typesetter(), ROOT)
+    parts = re.search(r'<span class="sgdlab-parts">(.*)</span>', text, re.S)
+    assert parts, text[:300]
+    assert parts.group(1).count('<mjx-container tabindex="0"') == 2
