@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the requirements installed)::
 
-    python benchmarks/binder_memory.py [CHAPTER ...] [--interval 0.05]
+    python benchmarks/binder_memory.py [CHAPTER ...] [--interval 0.05] [--book DIR]
 
 Each chapter (default: every chapter with code) is converted with jupytext and
 run top to bottom in a fresh kernel with nbclient, in ``book/`` as the build
@@ -58,6 +58,8 @@ class Peak:
     processes: int = 0
     idle: int = 0
     errors: int = 0
+    cell: str = ""  # the first line of the code cell running at the peak
+    running: str = ""
 
 
 @dataclass
@@ -123,7 +125,7 @@ def _sample(peak: Peak) -> int:
             files[path] = max(files.get(path, 0), size)
     session = total.private + sum(files.values())
     if session > peak.session:
-        peak.session, peak.processes = session, count
+        peak.session, peak.processes, peak.cell = session, count, peak.running
     peak.pss, peak.rss = max(peak.pss, total.pss), max(peak.rss, total.rss)
     return session
 
@@ -153,6 +155,8 @@ def measure(path: Path, interval: float, timeout: int) -> Peak:
         try:
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type == "code":
+                    lines = [line for line in cell.source.splitlines() if line.strip()]
+                    peak.running = lines[0][:60] if lines else ""
                     client.execute_cell(cell, index)
             peak.errors = sum(
                 output.get("output_type") == "error"
@@ -167,11 +171,9 @@ def measure(path: Path, interval: float, timeout: int) -> Peak:
     return peak
 
 
-def chapters() -> list[str]:
+def chapters(book: Path) -> list[str]:
     return [
-        p.stem
-        for p in sorted((ROOT / "book").glob("*.md"))
-        if "```{code-cell}" in p.read_text()
+        p.stem for p in sorted(book.glob("*.md")) if "```{code-cell}" in p.read_text()
     ]
 
 
@@ -180,15 +182,19 @@ def main() -> None:
     parser.add_argument("chapters", nargs="*", default=None)
     parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument(
+        "--book", type=Path, default=ROOT / "book", help="folder of the chapters"
+    )
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
-    names = args.chapters or chapters()
+    names = args.chapters or chapters(args.book)
     print(
-        f"{'chapter':<24} {'peak PSS':>9} {'peak RSS':>9} {'procs':>5} {'idle':>8} {'errors':>6}"
+        f"{'chapter':<24} {'session':>8} {'PSS':>8} {'RSS':>8} {'procs':>5} "
+        f"{'idle':>8} {'errors':>6}"
     )
     peaks = {}
     for name in names:
-        peak = measure(ROOT / "book" / f"{name}.md", args.interval, args.timeout)
+        peak = measure(args.book / f"{name}.md", args.interval, args.timeout)
         peaks[name] = peak
         print(
             f"{name:<24} {peak.session / MIB:>4.0f} MiB {peak.pss / MIB:>4.0f} MiB "
@@ -196,6 +202,8 @@ def main() -> None:
             f"{peak.errors:>6}",
             flush=True,
         )
+    for name, peak in peaks.items():
+        print(f"{name}: peak while running the cell that starts {peak.cell!r}")
     over = [n for n, p in peaks.items() if p.session > CHAPTER_LIMIT]
     print(
         "every chapter peaks at 1 GiB or less (session)"
