@@ -29,7 +29,7 @@ B1_OVER_FLOOR = 10.0
 BALANCE = 2.0
 #: the DataLoader's batching against one index_select, at batch 1 (seen: 9 to 33)
 FETCH_DATALOADER_OVER_INDEX = 3.0
-#: a DataLoader epoch against an indexed one at the largest batch (seen: 1.25 to 2.3)
+#: a DataLoader epoch against an indexed one at the largest batch (seen: 1.32 to 2.33)
 LOADER_FULL_BATCH = 1.1
 #: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 41)
 PUZZLE_SECONDS = 2.0
