@@ -10,7 +10,7 @@ calls them again under that load; each raises ``AssertionError`` saying which
 claim failed and by how much.
 
 Beside each margin: the range measured in this session's runs beside two busy
-jobs, with the 2 cores loaded by other work as well (load average 7 to 13).
+jobs, with the 2 cores loaded by other work as well (load average 7 to 25).
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from .step_time import StepTimeFit
 
 #: batch 1's epoch against the full batch's (seen under load: 27 to 43)
 EPOCH_B1_OVER_FULL = 3.0
-#: a batch-1 step against its arithmetic at the matmul peak (seen: 46 to 66)
+#: a batch-1 step against its arithmetic at the matmul peak (seen: 46 to 68)
 B1_OVER_FLOOR = 10.0
-#: t0 / t1, the batch size where overhead and arithmetic cost the same (seen: 30 to 35)
+#: t0 / t1, the batch size where overhead and arithmetic cost the same (seen: 30 to 40)
 BALANCE = 2.0
 #: the DataLoader's batching against one index_select, at batch 1 (seen: 9 to 33)
 FETCH_DATALOADER_OVER_INDEX = 3.0
-#: a DataLoader epoch against an indexed one at the largest batch (seen: 1.32 to 2.1)
+#: a DataLoader epoch against an indexed one at the largest batch (seen: 1.32 to 2.33)
 LOADER_FULL_BATCH = 1.1
-#: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 32)
+#: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 41)
 PUZZLE_SECONDS = 2.0
-#: t1 of the 64-unit network over that of the 256-unit one (seen: 0.30 to 0.34)
+#: t1 of the 64-unit network over that of the 256-unit one (seen: 0.30 to 0.37)
 NARROW_T1 = 0.7
 #: the smallest and the largest batch of the sweep against the fastest (seen: 2.8 to 5.8)
 U_SIDES = 1.2
