@@ -147,7 +147,8 @@ def test_page_loads_cleanly_with_images_and_math(visit, page):
         assert img["alt"].strip(), f"image without alt text: {img['src']}"
     math = v.page.evaluate(
         """() => ({source: document.querySelectorAll('.math').length,
-                   typeset: document.querySelectorAll('.math mjx-container').length,
+                   typeset: Array.from(document.querySelectorAll('.math'))
+                     .filter(m => m.querySelector('mjx-container')).length,
                    errors: document.querySelectorAll('mjx-merror').length})"""
     )
     assert math["typeset"] == math["source"], math
