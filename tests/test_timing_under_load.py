@@ -16,6 +16,8 @@ import pytest
 from busy_load import busy_jobs
 from sgdlab import data, models, step_time, timed_training, timing, timing_claims
 
+pytestmark = pytest.mark.slow  # about a minute beside two busy jobs
+
 # Steps to 90% test accuracy at the smallest, a middle and the largest batch
 # of chapter 3's sweep, each at its tuned rate (deterministic: seeds and
 # versions; from the chapter's build). Only the step times are measured here.
