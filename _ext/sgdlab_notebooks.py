@@ -24,7 +24,6 @@ that ``import sgdlab`` is the course, not the site machinery:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sgdlab.grading.exercises import (
@@ -35,7 +34,10 @@ from sgdlab.grading.exercises import (
     bank_text,
     book_dir,
 )
-from sgdlab.notebooks.class_edition import strip_graded_solutions
+from sgdlab.notebooks.class_edition import (
+    class_edition_from_env,
+    strip_graded_solutions,
+)
 from sgdlab.notebooks.writing import write_all
 
 #: Where ``.binder/postBuild`` writes the reader notebooks, relative to the
@@ -78,9 +80,9 @@ def class_edition(app) -> bool:
 def _class_edition_from_env(app, config) -> None:
     """``SGDLAB_CLASS_EDITION=1`` sets the config value, so Sphinx sees a changed
     configuration and re-reads every page."""
-    env = os.environ.get("SGDLAB_CLASS_EDITION", "").strip().lower()
-    if env:
-        config.sgdlab_class_edition = env in ("1", "true", "yes", "on")
+    from_env = class_edition_from_env()
+    if from_env is not None:
+        config.sgdlab_class_edition = from_env
 
 
 def _graded_directive():

@@ -78,3 +78,42 @@ def test_ci_runs_the_readmes_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci
     assert "PIP_RETRIES=0" in (ROOT / ".ci" / "run").read_text()
+
+
+def _instructor_notebook(tmp_path, root, env_value):
+    """``sgdlab notebooks`` as postBuild runs it, from ``root``; the landscape
+    chapter's instructor notebook it writes, as text."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SGDLAB_CLASS_EDITION"}
+    if env_value is not None:
+        env["SGDLAB_CLASS_EDITION"] = env_value
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, "-m", "sgdlab", "notebooks", "--book", "book", "--out",
+         str(out), "--chapters", "landscape"],
+        cwd=root, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return (out / "landscape-instructor.ipynb").read_text()
+
+
+def test_binders_class_edition_withholds_the_instructor_solutions(tmp_path):
+    """Binder's postBuild runs ``sgdlab notebooks``: a fork that publishes the
+    class edition (``_config.yml`` or ``SGDLAB_CLASS_EDITION``) must not put the
+    graded solutions into its Binder image either."""
+    solution = "def classify_hessian"
+    assert solution in _instructor_notebook(tmp_path / "a", ROOT, None)
+    assert solution not in _instructor_notebook(tmp_path / "b", ROOT, "1")
+    # A fork whose _config.yml asks for the class edition.
+    fork = tmp_path / "fork"
+    fork.mkdir()
+    (fork / "book").symlink_to(ROOT / "book")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["sphinx"]["config"]["sgdlab_class_edition"] = True
+    (fork / "_config.yml").write_text(yaml.safe_dump(config))
+    withheld = _instructor_notebook(tmp_path / "c", fork, None)
+    assert solution not in withheld and "withheld" in withheld
+    # The environment wins over the file, both ways.
+    assert solution in _instructor_notebook(tmp_path / "d", fork, "0")

@@ -122,6 +122,14 @@ def _other_parsers(sub) -> None:
         "--chapters", default=None, help="comma-separated chapter names (default: all)"
     )
     notebooks.add_argument(
+        "--class-edition",
+        action="store_true",
+        default=None,
+        help="withhold the solutions of the graded exercises (the instructor "
+        "notebooks become a notice); default: as SGDLAB_CLASS_EDITION or the "
+        "book's _config.yml say",
+    )
+    notebooks.add_argument(
         "--timeout",
         type=int,
         default=900,
@@ -181,12 +189,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _notebooks(args) -> int:
+    from sgdlab.notebooks.class_edition import class_edition_requested
     from sgdlab.notebooks.writing import write_all
 
+    from .exercises import book_dir
+
     chapters = [c.strip() for c in args.chapters.split(",")] if args.chapters else None
+    book = Path(args.book) if args.book else book_dir()
+    class_edition = args.class_edition or class_edition_requested(book.parent)
+    if class_edition:
+        print("class edition: graded solutions withheld", file=sys.stderr)
     for path in write_all(
         args.out,
-        args.book,
+        book,
+        class_edition=class_edition,
         reader=args.reader,
         chapters=chapters,
         timeout=args.timeout,

@@ -7,9 +7,46 @@ strip them the same way.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from sgdlab.grading.exercises import GRADED
+
+#: The words that switch the class edition on (or, from the environment, off).
+YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def class_edition_from_env() -> bool | None:
+    """``SGDLAB_CLASS_EDITION``: True or False where it is set, None where not."""
+    value = os.environ.get("SGDLAB_CLASS_EDITION")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value not in YES + NO:
+        raise ValueError(
+            f"SGDLAB_CLASS_EDITION must be one of {', '.join(YES + NO[:-1])}, "
+            f"got {value!r}"
+        )
+    return value in YES
+
+
+def class_edition_requested(root: str | os.PathLike) -> bool:
+    """Whether the class edition is asked for: ``SGDLAB_CLASS_EDITION`` where it
+    is set, else ``sgdlab_class_edition`` under ``sphinx: config:`` in
+    ``root/_config.yml`` (the book's root: what Binder's ``postBuild`` and the
+    site's build both read)."""
+    from_env = class_edition_from_env()
+    if from_env is not None:
+        return from_env
+    config = Path(root) / "_config.yml"
+    if not config.is_file():
+        return False
+    import yaml
+
+    settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    value = (settings.get("sphinx") or {}).get("config", {}).get("sgdlab_class_edition")
+    return value is True
 
 
 def strip_graded_solutions(text: str) -> str:
@@ -29,4 +66,8 @@ def strip_graded_solutions(text: str) -> str:
     return text
 
 
-__all__ = ["strip_graded_solutions"]
+__all__ = [
+    "class_edition_from_env",
+    "class_edition_requested",
+    "strip_graded_solutions",
+]
