@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -58,25 +60,24 @@ def headline(boston):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Test modules whose tests grade in sandboxes: one worker runs them all, in turn,
+#: since each checks that no grading user id is left running on the machine.
+SANDBOXED = ("test_grading.py", "test_grading_batch.py")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Every test that needs the book's build is a ``book`` test, and all of them
-    run in one pytest-xdist worker (``--dist loadgroup``), so the session builds
-    the book once while the other worker runs the rest of the suite."""
+    """Every test that needs the book's build is a ``book`` test; the sandboxed
+    grading tests share one pytest-xdist worker (``--dist loadgroup``). Other
+    modules go to whichever worker is free, one module at a time."""
     for item in items:
         if "build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.book)
-        if item.get_closest_marker("book"):
-            item.add_marker(pytest.mark.xdist_group("book"))
+        if item.path.name in SANDBOXED:
+            item.add_marker(pytest.mark.xdist_group("sandboxes"))
 
 
-@pytest.fixture(scope="session")
-def build():
-    """One strict build of the whole book, shared by the book and site tests.
-
-    ``--all`` makes Sphinx re-read every page, so a warning in an unchanged page
-    is still reported; the execution cache spares re-running unchanged chapters.
-    """
+def _strict_build() -> tuple[int, str]:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"]
     result = subprocess.run(
@@ -86,6 +87,27 @@ def build():
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "test-build.log").write_text(log)
     return result.returncode, log
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory, worker_id):
+    """One strict build of the whole book, shared by the book and site tests of
+    every pytest-xdist worker: the first worker to need it builds, holding a lock
+    in the session's temporary folder; the other waits for it and reads the result.
+
+    ``--all`` makes Sphinx re-read every page, so a warning in an unchanged page
+    is still reported; the execution cache spares re-running unchanged chapters.
+    """
+    if worker_id == "master":  # no xdist (-n 0)
+        return _strict_build()
+    shared = tmp_path_factory.getbasetemp().parent  # one per session, all workers
+    with open(shared / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "build.json"
+        if not done.is_file():
+            done.write_text(json.dumps(_strict_build()))
+        returncode, log = json.loads(done.read_text())
+    return returncode, log
 
 
 @pytest.fixture(scope="session")
