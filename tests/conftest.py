@@ -65,16 +65,32 @@ ROOT = Path(__file__).resolve().parents[1]
 SANDBOXED = ("test_grading.py", "test_grading_batch.py")
 
 
+#: The module whose tests start the build: it goes first, so the build starts at once.
+FIRST = "test_book.py"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Every test that needs the book's build is a ``book`` test; the sandboxed
     grading tests share one pytest-xdist worker (``--dist loadgroup``). Other
-    modules go to whichever worker is free, one module at a time."""
+    modules go to whichever worker is free, one module at a time, in this order:
+    the first book module (one worker builds), then the modules that need no
+    build (the other worker runs them meanwhile), then the other book modules."""
     for item in items:
         if "build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.book)
         if item.path.name in SANDBOXED:
             item.add_marker(pytest.mark.xdist_group("sandboxes"))
+    needs_build = {item.path for item in items if item.get_closest_marker("book")}
+
+    def rank(item) -> int:
+        if item.path.name == FIRST:
+            return 0
+        if item.path.name in SANDBOXED:
+            return 1  # the longest unit that needs no build
+        return 3 if item.path in needs_build else 2
+
+    items.sort(key=rank)  # stable: each module keeps its own order
 
 
 def _strict_build() -> tuple[int, str]:
