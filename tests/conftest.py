@@ -79,8 +79,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.book)
-        if item.path.name in SANDBOXED:
-            item.add_marker(pytest.mark.xdist_group("sandboxes"))
+        # loadgroup schedules a test without a group on its own: give each module
+        # a group, so a module's tests (and its module-scoped fixtures) stay together.
+        group = "sandboxes" if item.path.name in SANDBOXED else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
     needs_build = {item.path for item in items if item.get_closest_marker("book")}
 
     def rank(item) -> int:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -106,7 +107,16 @@ def max_stable_lr(hessian):
 """
 
 
-def _uids_alive() -> list[int]:
+def _uids_alive(settle: float = 10.0) -> list[int]:
+    """Processes of the grading user ids; on a busy machine a killed sandbox may
+    take a moment to be torn down, so wait up to ``settle`` seconds for none."""
+    deadline = time.monotonic() + settle
+    while (found := _uid_processes()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _uid_processes() -> list[int]:
     start, end = uids.UID_RANGE
     found = []
     for entry in os.scandir("/proc"):

@@ -212,10 +212,11 @@ class Session:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
     # ----------------------------------------------------------------------
-    def _check_caps(self) -> None:
-        """Processes, threads and disk written, measured from outside."""
+    def _check_caps(self, *, now_or_never: bool = False) -> None:
+        """Processes, threads and disk written, measured from outside (at most
+        every 0.2 s while waiting; ``now_or_never`` checks at once)."""
         now = time.monotonic()
-        if now < self._next_check or self.uid is None:
+        if self.uid is None or (now < self._next_check and not now_or_never):
             return
         self._next_check = now + 0.2
         threads = sum(t for _, t in _processes_of(self.uid))
@@ -281,6 +282,10 @@ class Session:
                     "crashed",
                     f"a reply during {what} exceeded {self.limits.reply_bytes} bytes",
                 )
+        # A cap broken just before the reply belongs to what replied (a cell
+        # that filled the disk in less than one check's interval), not to
+        # whatever the grader asks next.
+        self._check_caps(now_or_never=True)
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
