@@ -282,6 +282,7 @@ def _post_build_env(tmp: Path, repo: Path, app: Path) -> tuple[dict, Path]:
     return env, pip_log
 
 
+@pytest.mark.slow
 def test_post_build_survives_a_killed_kernel_a_timeout_and_an_error(tmp_path):
     """A chapter whose kernel is killed (as for memory), one whose cell runs past
     the timeout and one whose cell raises are written unrun, each with a note

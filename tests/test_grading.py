@@ -737,6 +737,7 @@ def server():
     sock.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_hostile_submissions_are_graded_as_expected(
     tmp_path, server, monkeypatch, mode
@@ -842,6 +843,7 @@ def test_a_dying_worker_costs_one_crashed_row(tmp_path, monkeypatch):
     assert [r["status"] for r in rows] == ["graded", "crashed", "graded"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 def test_mixed_batch_without_chapter(tmp_path, generated, capsys, monkeypatch, mode):
     mode = _mode(mode, monkeypatch)
@@ -934,6 +936,7 @@ def test_grading_copy_has_no_answers(tmp_path):
     assert out.startswith("4\n") and "not available while grading" in out
 
 
+@pytest.mark.slow
 def test_reduced_isolation_drops_privileges(tmp_path, monkeypatch):
     _mode(isolation_modes.REDUCED, monkeypatch)
     if not ROOTED:
@@ -1054,6 +1057,7 @@ def test_values_round_trip_and_compare():
 # --------------------------------------------------------------------------
 # Gradescope, GitHub Classroom, the class edition
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_gradescope_zip_runs_like_on_gradescope(tmp_path, generated):
     hidden = tmp_path / "private"
     hidden.mkdir()
@@ -1196,6 +1200,7 @@ def class_edition(tmp_path_factory):
     return built
 
 
+@pytest.mark.slow
 def test_class_edition_has_no_graded_solutions(class_edition):
     # Phrases of the two solutions' docstrings: one token each, even when highlighted.
     solutions = (

@@ -582,6 +582,7 @@ def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.geteuid() != 0, reason="submissions get user ids of their own as root"
 )
