@@ -60,36 +60,34 @@ def headline(boston):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-#: Test modules whose tests grade in sandboxes: one worker runs them all, in turn,
-#: since each checks that no grading user id is left running on the machine.
+#: The module whose tests start the build: it goes first, so the build starts at once.
+FIRST = "test_book.py"
+#: The modules that grade in sandboxes, each checking that no grading user id is
+#: left on the machine: one first (beside the build), the other last, so that
+#: they do not run at the same time.
 SANDBOXED = ("test_grading.py", "test_grading_batch.py")
 
 
-#: The module whose tests start the build: it goes first, so the build starts at once.
-FIRST = "test_book.py"
+def pytest_itemcollected(item):
+    """Every test that needs the book's build is a ``book`` test."""
+    if "build" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.book)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Every test that needs the book's build is a ``book`` test; the sandboxed
-    grading tests share one pytest-xdist worker (``--dist loadgroup``). Other
-    modules go to whichever worker is free, one module at a time, in this order:
-    the first book module (one worker builds), then the modules that need no
-    build (the other worker runs them meanwhile), then the other book modules."""
-    for item in items:
-        if "build" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.book)
-        # loadgroup schedules a test without a group on its own: give each module
-        # a group, so a module's tests (and its module-scoped fixtures) stay together.
-        group = "sandboxes" if item.path.name in SANDBOXED else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+    """The modules in the order the two workers take them (``--dist loadfile``,
+    a module at a time): the first book module (one worker builds), the
+    modules that need no build (the other worker runs them meanwhile), then the
+    other book modules, and the second sandboxed module last."""
     needs_build = {item.path for item in items if item.get_closest_marker("book")}
 
     def rank(item) -> int:
         if item.path.name == FIRST:
             return 0
-        if item.path.name in SANDBOXED:
-            return 1  # the longest unit that needs no build
+        if item.path.name == SANDBOXED[0]:
+            return 1  # the longest module that needs no build
+        if item.path.name == SANDBOXED[1]:
+            return 4
         return 3 if item.path in needs_build else 2
 
     items.sort(key=rank)  # stable: each module keeps its own order
