@@ -50,7 +50,11 @@ def test_roughness_skips_zero_spread_on_log_axis():
     fig = plotting.plot_roughness(
         [r], ["file order"], reference=(np.arange(1, 5), np.ones(4))
     )
-    spread = fig.axes[0].get_lines()[0]
+    (spread,) = [
+        line
+        for line in fig.axes[0].get_lines()
+        if line.get_label() == "spread, file order"
+    ]
     np.testing.assert_array_equal(spread.get_xdata(), [1, 2])
     plt.close(fig)
 
