@@ -233,8 +233,11 @@ def plot_range_test(
     if logy:
         ax.set_yscale("log")
         # The smoothed curve fills the height; the raw loss's last spikes leave it.
-        low = min(0.8 * np.nanmin(result.smoothed), np.nanpercentile(result.losses, 2))
-        ax.set_ylim(low, 1.5 * np.nanmax(result.smoothed))
+        smoothed = result.smoothed[np.isfinite(result.smoothed) & (result.smoothed > 0)]
+        raw = result.losses[np.isfinite(result.losses) & (result.losses > 0)]
+        if smoothed.size and raw.size:
+            low = min(0.8 * smoothed.min(), np.percentile(raw, 2))
+            ax.set_ylim(low, 1.5 * smoothed.max())
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss (log scale)" if logy else "loss")
     ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.2), ncols=2)
