@@ -49,8 +49,8 @@ def batch_color(batch_size: int, *, full: bool = False) -> str:
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     place = min(np.log2(batch_size) / np.log2(BATCH_RANGE), 1.0)
-    # plasma's last tenth is a pale yellow, too faint on a white page.
-    return mcolors.to_hex(matplotlib.colormaps[BATCH_COLORMAP](0.87 * place))
+    # plasma's last fifth is yellow, too faint on a white page.
+    return mcolors.to_hex(matplotlib.colormaps[BATCH_COLORMAP](0.8 * place))
 
 
 #: The table: batch sizes in the book's comparisons (chapters 1, 3 and 4).

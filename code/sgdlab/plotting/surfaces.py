@@ -29,7 +29,7 @@ def plot_surface_3d(
     ``Z`` has shape ``(len(w1), len(w0))``, as :func:`sgdlab.landscape.evaluate_grid`
     returns it.
     """
-    fig = plt.figure(figsize=(FIGURE_WIDTH, 3.9))
+    fig = plt.figure(figsize=(FIGURE_WIDTH - 0.2, 3.8))  # its labels stick out
     ax = fig.add_subplot(projection="3d")
     W0, W1 = np.meshgrid(w0, w1)
     ax.plot_surface(
@@ -89,41 +89,62 @@ def plot_contour_paths(
     else:
         fig = ax.figure
     _contours(ax, w0, w1, Z, levels, zlabel)
-    paths = {label: np.asarray(pts) for label, pts in (paths or {}).items()}
-    colors = series_colors(list(paths), start=1)
-    # Starts under the paths, ends on top: a path that barely moves still shows.
-    for pts in paths.values():
-        ax.plot(pts[0, 0], pts[0, 1], "s", color="white", ms=6, mec="black", zorder=2)
-    for (label, pts), color in zip(paths.items(), colors, strict=True):
-        ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.8, label=label, zorder=3)
-    for pts, color in zip(paths.values(), colors, strict=True):
-        ax.plot(pts[-1, 0], pts[-1, 1], "o", color=color, ms=6, mec="white", zorder=4)
-    for j, (point, label) in enumerate(markers):
-        ax.plot(point[0], point[1], "X", color="white", mec="black", ms=9)
-        offset = (
-            7,
-            6 if j % 2 == 0 else -14,
-        )  # alternate, so that close points stay legible
-        text = ax.annotate(
-            label,
-            (point[0], point[1]),
-            textcoords="offset points",
-            xytext=offset,
-            fontsize=9,
-            color="black",
-        )
-        text.set_path_effects(
-            [patheffects.withStroke(linewidth=2.5, foreground="white")]
-        )
+    _draw_paths(ax, paths or {})
+    _mark_points(ax, markers, middle=(w0[0] + w0[-1]) / 2)
     ax.set_xlim(w0[0], w0[-1])
     ax.set_ylim(w1[0], w1[-1])
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.grid(False)
-    if paths:
-        ax.legend(loc="lower left", framealpha=0.85, frameon=True)
+    if paths:  # where it hides the least of the paths
+        ax.legend(loc="best", framealpha=0.85, frameon=True)
     fig.tight_layout()
     return fig
+
+
+def _draw_paths(ax, paths: dict[str, np.ndarray]) -> None:
+    """Each path in its colour, from a white square to a circle; a path of one
+    step is an arrow. Starts go under the paths and ends on top, so that a
+    path that barely moves still shows."""
+    paths = {label: np.asarray(pts) for label, pts in paths.items()}
+    colors = series_colors(list(paths), start=1)
+    for pts in paths.values():
+        ax.plot(pts[0, 0], pts[0, 1], "s", color="white", ms=6, mec="black", zorder=2)
+    for (label, pts), color in zip(paths.items(), colors, strict=True):
+        ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.8, label=label, zorder=3)
+        if len(pts) == 2:
+            arrow = {
+                "arrowstyle": "-|>",
+                "color": color,
+                "lw": 1.8,
+                "mutation_scale": 14,
+            }
+            ax.annotate("", pts[1], pts[0], arrowprops=arrow, zorder=4)
+    for pts, color in zip(paths.values(), colors, strict=True):
+        if len(pts) > 2:
+            ax.plot(*pts[-1], "o", color=color, ms=6, mec="white", zorder=4)
+
+
+def _mark_points(ax, markers, middle: float) -> None:
+    """Crosses with labels: to the right of a point in the left half of the map,
+    to its left in the right half (clear of the colour bar); above and below in
+    turn, so that close points stay legible."""
+    for j, (point, label) in enumerate(markers):
+        ax.plot(point[0], point[1], "X", color="white", mec="black", ms=9, zorder=5)
+        right = point[0] > middle
+        text = ax.annotate(
+            label,
+            (point[0], point[1]),
+            textcoords="offset points",
+            xytext=(-7 if right else 7, 6 if j % 2 == 0 else -14),
+            ha="right" if right else "left",
+            fontsize=9,
+            color="black",
+            zorder=5,
+        )
+        text.set_path_effects(
+            [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        )
 
 
 def plot_contour_stack(
