@@ -257,7 +257,7 @@ def animate_descent(
                 "theta": _rounded(items[i][1].thetas),
                 "loss": _rounded(items[i][1].losses),
             }
-            | ({"opacity": 0.55} if _diverged(items[i][1]) else {})
+            | ({"opacity": 0.55, "width": 0.6} if _diverged(items[i][1]) else {})
             for i in _drawing_order(items)
         ],
     }
@@ -281,12 +281,14 @@ def final_frame(
     xs = np.array([-1.05, 1.05])
     for i in _drawing_order(items):
         label, path = items[i]
+        # A run that diverges is drawn first, faint and thin, under the others.
         color, alpha = series_color(label, i), 0.55 if _diverged(path) else 1.0
         slope, intercept = np.clip(path.thetas[-1], -_CLIP, _CLIP)
         axes[0].plot(xs, slope * xs + intercept, color=color, lw=2, alpha=alpha)
         for ax in axes[1:2] + axes[3:]:
             thetas = np.clip(path.thetas, -_CLIP, _CLIP)
-            ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=1.3, alpha=alpha)
+            lw = 0.8 if _diverged(path) else 1.3
+            ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=lw, alpha=alpha)
             ax.plot(*thetas[-1], "o", color=color, ms=5, alpha=alpha)
         axes[2].plot(
             np.arange(path.steps + 1),
