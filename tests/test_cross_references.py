@@ -220,9 +220,12 @@ def test_every_citation_names_its_entry_as_the_list_does(build):
 def test_no_citation_repeats_the_names_just_written(build):
     """ "Cohen et al. [Cohen et al., 2022]", "Pivarski's book [Pivarski, 2024]":
     a sentence that names the authors cites with {cite:t} ("Cohen et al. [2022]")."""
+    titles = {_plain(e.fields["title"]) for e in _bib_entries().values()}
     for page in _pages():
         text = _squeeze(_main_text(_soup(page)))
         for match in re.finditer(r"\[([^\[\]]+?), (\d{4}|n\.d\.)\]", text):
+            if match.group(1) in titles:  # a work without authors: no names
+                continue
             first = match.group(1).split()[0]
             before = text[max(0, match.start() - 100) : match.start()]
             assert first not in before, (page.name, before + match.group(0))
