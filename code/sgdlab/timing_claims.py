@@ -30,7 +30,7 @@ BALANCE = 2.0
 #: the DataLoader's batching against one index_select, at batch 1 (seen: 9 to 33)
 FETCH_DATALOADER_OVER_INDEX = 3.0
 #: a DataLoader epoch against an indexed one at the largest batch, 4096, each
-#: timing spanning 16,384 rows (seen: 1.24 to 2.20, load average 11 to 25)
+#: timing spanning 16,384 rows (seen: 1.22 to 2.20, load average 11 to 25)
 LOADER_LARGEST_BATCH = 1.1
 #: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 41)
 PUZZLE_SECONDS = 2.0
