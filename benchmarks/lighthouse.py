@@ -116,41 +116,26 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 def lighthouse_command() -> list[str]:
-    local = ROOT / "node_modules" / ".bin" / "lighthouse"
-    if not local.exists():
+    """The command that runs ``lighthouse_pages.mjs`` (npm's lighthouse, from
+    ``node_modules/``, driven through its Node API)."""
+    if not (ROOT / "node_modules" / "lighthouse").is_dir():
         raise SystemExit(
             "lighthouse is not installed: run `npm ci` in the repository root"
         )
-    return [str(local)]
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("node is not installed")
+    return [node, str(Path(__file__).with_name("lighthouse_pages.mjs"))]
 
 
-def run_lighthouse(url: str, preset: str, chrome: str, categories=CATEGORIES) -> dict:
-    """One Lighthouse run; returns the scores (0-100), three timings (ms) and the ids
-    of the failing audits of the categories other than performance."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        command = lighthouse_command() + [
-            url,
-            "--quiet",
-            "--output=json",
-            f"--output-path={report}",
-            f"--only-categories={','.join(categories)}",
-            f"--chrome-flags={CHROME_FLAGS} --user-data-dir={tmp}/profile",
-        ]
-        if preset == "desktop":
-            command.append("--preset=desktop")
-        env = dict(os.environ, CHROME_PATH=chrome)
-        result = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=300
-        )
-        if result.returncode != 0 or not report.exists():
-            raise RuntimeError(f"lighthouse failed on {url}:\n{result.stderr[-3000:]}")
-        data = json.loads(report.read_text())
+def _summary(data: dict, categories) -> dict:
+    """The scores (0-100), three timings (ms) and the ids of the failing audits
+    of the categories other than performance, from one page's results."""
     if data.get("runtimeError"):
-        raise RuntimeError(f"lighthouse: {data['runtimeError']}")
+        raise RuntimeError(f"lighthouse on {data['url']}: {data['runtimeError']}")
     scores = {
-        name: round(100 * data["categories"][name]["score"])
-        if data["categories"][name]["score"] is not None
+        name: round(100 * data["categories"][name])
+        if data["categories"][name] is not None
         else None
         for name in categories
     }
@@ -160,13 +145,66 @@ def run_lighthouse(url: str, preset: str, chrome: str, categories=CATEGORIES) ->
         audit_id
         for name in categories
         if name != "performance"
-        for ref in data["categories"][name]["auditRefs"]
-        if ref["weight"] > 0
-        and (audit_id := ref["id"])
-        and data["audits"][audit_id]["score"] is not None
-        and data["audits"][audit_id]["score"] < 1
+        for audit_id, weight in data["auditRefs"][name]
+        if weight > 0
+        and audits[audit_id]["score"] is not None
+        and audits[audit_id]["score"] < 1
     )
     return {**scores, **timings, "failed": failed}
+
+
+def run_lighthouse_pages(
+    urls: list[str], preset: str, chrome: str, categories=CATEGORIES, processes=1
+) -> dict[str, dict]:
+    """Lighthouse on each of ``urls``: {url: :func:`_summary`}. Each of
+    ``processes`` Node processes launches one chromium and runs its share of
+    the pages one after the other (for scores that do not depend on timing,
+    two at once overlap one page's waits for a quiet network with the other's
+    work; for timings, keep one)."""
+    shares = [urls[i::processes] for i in range(processes) if urls[i::processes]]
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, share in enumerate(shares):
+            job = {
+                "chrome": chrome,
+                "flags": CHROME_FLAGS.split(),
+                "preset": preset,
+                "categories": list(categories),
+                "urls": share,
+            }
+            (Path(tmp) / f"job-{i}.json").write_text(json.dumps(job))
+            stderr = open(Path(tmp) / f"stderr-{i}", "w+")  # noqa: SIM115
+            with open(Path(tmp) / f"job-{i}.json") as stdin:
+                process = subprocess.Popen(
+                    lighthouse_command(),
+                    stdin=stdin,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    text=True,
+                )
+            runs.append((process, stderr, share))
+        results = {}
+        for process, stderr, share in runs:
+            try:
+                out, _ = process.communicate(timeout=120 * len(share) + 60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, _ = process.communicate()
+            stderr.seek(0)
+            said = stderr.read()[-3000:]
+            stderr.close()
+            for line in out.splitlines():
+                data = json.loads(line)
+                results[data["url"]] = _summary(data, categories)
+            missing = [url for url in share if url not in results]
+            if process.returncode != 0 or missing:
+                raise RuntimeError(f"lighthouse failed on {missing or share}:\n{said}")
+    return results
+
+
+def run_lighthouse(url: str, preset: str, chrome: str, categories=CATEGORIES) -> dict:
+    """One Lighthouse run (see :func:`_summary`)."""
+    return run_lighthouse_pages([url], preset, chrome, categories)[url]
 
 
 def median_run(url: str, preset: str, chrome: str, runs: int) -> dict:

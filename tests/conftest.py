@@ -66,6 +66,10 @@ FIRST = "test_book.py"
 #: left on the machine: one first (beside the build), the other last, so that
 #: they do not run at the same time.
 SANDBOXED = ("test_grading.py", "test_grading_batch.py")
+#: The book modules that take longest, longest first (measured with the timings
+#: of ``--durations``): whichever worker is free takes the next module, so the
+#: long ones start early and the short ones fill in at the end.
+LONGEST_BOOK_MODULES = ("test_binder.py", "test_reader.py", "test_site.py")
 
 
 def pytest_itemcollected(item):
@@ -78,17 +82,21 @@ def pytest_collection_modifyitems(config, items):
     """The modules in the order the two workers take them (``--dist loadfile``,
     a module at a time): the first book module (one worker builds), the
     modules that need no build (the other worker runs them meanwhile), then the
-    other book modules, and the second sandboxed module last."""
+    other book modules, the longest first, and the second sandboxed module last."""
     needs_build = {item.path for item in items if item.get_closest_marker("book")}
 
-    def rank(item) -> int:
-        if item.path.name == FIRST:
-            return 0
-        if item.path.name == SANDBOXED[0]:
-            return 1  # the longest module that needs no build
-        if item.path.name == SANDBOXED[1]:
-            return 4
-        return 3 if item.path in needs_build else 2
+    def rank(item) -> tuple[int, int]:
+        name = item.path.name
+        if name == FIRST:
+            return 0, 0
+        if name == SANDBOXED[0]:
+            return 1, 0  # the longest module that needs no build
+        if name == SANDBOXED[1]:
+            return 4, 0
+        if item.path not in needs_build:
+            return 2, 0
+        longest = LONGEST_BOOK_MODULES
+        return 3, longest.index(name) if name in longest else len(longest)
 
     items.sort(key=rank)  # stable: each module keeps its own order
 

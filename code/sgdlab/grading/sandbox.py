@@ -334,6 +334,10 @@ class Session:
         if self.proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            # Reaped first: until then the runner is a zombie of the submission's
+            # user id, which kill_user would wait for in vain (10 s a session).
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
         if self.uid is not None:
             kill_user(self.uid)
         if self.proc is not None:
