@@ -29,9 +29,6 @@ B1_OVER_FLOOR = 10.0
 BALANCE = 2.0
 #: the DataLoader's batching against one index_select, at batch 1 (seen: 9 to 33)
 FETCH_DATALOADER_OVER_INDEX = 3.0
-#: a DataLoader epoch against an indexed one at the largest batch, 4096, each
-#: timing spanning 16,384 rows (seen: 1.22 to 2.20, load average 11 to 25)
-LOADER_LARGEST_BATCH = 1.1
 #: batch 1's training seconds against a larger batch's, same epochs (seen: 17 to 41)
 PUZZLE_SECONDS = 2.0
 #: t1 of the 64-unit network over that of the 256-unit one (seen: 0.30 to 0.37)
@@ -83,16 +80,12 @@ def check_step_costs(
 
 
 def check_loader(
-    batch_sizes: Sequence[int],
-    index_seconds: Sequence[float],
-    dataloader_seconds: Sequence[float],
-    *,
-    fetch_index_b1: float,
-    fetch_dataloader_b1: float,
+    *, fetch_index_b1: float, fetch_dataloader_b1: float
 ) -> dict[str, float]:
     """Chapter 3, "DataLoader or an index?": making a batch of one row through
-    the DataLoader costs several times one ``index_select``, and at the
-    largest batch a DataLoader epoch is slower than an indexed one."""
+    the DataLoader costs several times one ``index_select``. (The epoch ratios
+    at larger batches are printed from the build, not claimed: at batch 4096
+    one run under load measured 1.02.)"""
     seen: dict[str, float] = {}
     fetch = fetch_dataloader_b1 / fetch_index_b1
     _claim(
@@ -101,15 +94,6 @@ def check_loader(
         fetch,
         fetch > FETCH_DATALOADER_OVER_INDEX,
         FETCH_DATALOADER_OVER_INDEX,
-    )
-    largest = int(np.argmax(batch_sizes))
-    slowdown = dataloader_seconds[largest] / index_seconds[largest]
-    _claim(
-        seen,
-        "DataLoader / index, largest batch",
-        slowdown,
-        slowdown > LOADER_LARGEST_BATCH,
-        LOADER_LARGEST_BATCH,
     )
     return seen
 
