@@ -43,10 +43,22 @@ def plot_surface_3d(
     return fig
 
 
-def _contours(ax, w0, w1, Z, levels: int | np.ndarray = 20) -> None:
-    cs = ax.contourf(w0, w1, Z, levels=levels, cmap="viridis", alpha=0.85)
-    cs.set_rasterized(True)
-    ax.contour(w0, w1, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.6)
+def _mark_points(ax, markers: Sequence[tuple[Sequence[float], str]]) -> None:
+    """Labelled crosses at ``(point, label)`` pairs, labels above and below in turn
+    so that close points stay legible."""
+    for j, (point, label) in enumerate(markers):
+        ax.plot(point[0], point[1], "X", color="white", mec="black", ms=9)
+        text = ax.annotate(
+            label,
+            (point[0], point[1]),
+            textcoords="offset points",
+            xytext=(7, 6 if j % 2 == 0 else -14),
+            fontsize=8,
+            color="black",
+        )
+        text.set_path_effects(
+            [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        )
 
 
 def plot_contour_paths(
@@ -60,49 +72,22 @@ def plot_contour_paths(
     labels: tuple[str, str] = ("w0", "w1"),
     ax=None,
 ) -> Figure:
-    """Filled contours of a surface with optimizer paths and marked points.
-
-    Long for its parameters (documented below); the drawing is short.
-
-    Parameters
-    ----------
-    w0, w1, Z
-        Grid and values (``Z`` of shape ``(len(w1), len(w0))``).
-    paths
-        Legend label → ``(steps + 1, 2)`` array of points visited.
-    markers
-        ``(point, label)`` pairs drawn as labelled markers (critical points).
-    ax
-        Draw into this axes instead of a new figure.
+    """Filled contours of ``Z`` (shape ``(len(w1), len(w0))``) over the grid
+    ``w0``, ``w1``, with optimizer ``paths`` (legend label → ``(steps + 1, 2)``
+    array of the points visited: a square at the start, a dot at the end) and
+    ``markers``, ``(point, label)`` pairs (critical points); into ``ax`` if given.
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    else:
-        fig = ax.figure
-    _contours(ax, w0, w1, Z, levels)
+    fig, ax = plt.subplots(figsize=(5.6, 4.4)) if ax is None else (ax.figure, ax)
+    filled = ax.contourf(w0, w1, Z, levels=levels, cmap="viridis", alpha=0.85)
+    filled.set_rasterized(True)  # an image inside the SVG: smaller than the polygons
+    ax.contour(w0, w1, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.6)
     for i, (label, pts) in enumerate((paths or {}).items()):
         pts = np.asarray(pts)
         color = series_color(label, i + 1)
         ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.6, label=label)
         ax.plot(pts[-1, 0], pts[-1, 1], "o", color=color, ms=5, mec="white")
         ax.plot(pts[0, 0], pts[0, 1], "s", color="white", ms=5, mec="black")
-    for j, (point, label) in enumerate(markers):
-        ax.plot(point[0], point[1], "X", color="white", mec="black", ms=9)
-        offset = (
-            7,
-            6 if j % 2 == 0 else -14,
-        )  # alternate, so that close points stay legible
-        text = ax.annotate(
-            label,
-            (point[0], point[1]),
-            textcoords="offset points",
-            xytext=offset,
-            fontsize=8,
-            color="black",
-        )
-        text.set_path_effects(
-            [patheffects.withStroke(linewidth=2.5, foreground="white")]
-        )
+    _mark_points(ax, markers)
     ax.set_xlim(w0[0], w0[-1])
     ax.set_ylim(w1[0], w1[-1])
     ax.set_xlabel(labels[0])
