@@ -1,0 +1,228 @@
+"""The code that draws each figure is the reader's (issue 24).
+
+On every built page, each figure, animation player and explorer (a
+``glue:figure`` of the chapter) has the code that draws it on the page: a folded
+cell ("Show code cell source", the ``hide-input`` tag) before it, in its section,
+that calls a drawing function of ``sgdlab`` with the chapter's runs and glues
+the figure under its name. Where a chapter teaches a kind of plot, a dropdown
+"How this figure is drawn" shows the plotting function itself
+(``literalinclude``), beside a folded cell that calls it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+#: A call that draws: a plotting function, an animation or its last frame, an explorer.
+DRAWS = re.compile(
+    r"\b(?:plotting\.plot_\w+|animation\.(?:animate_descent|final_frame)"
+    r"|explorer\.\w+_explorer|player\.\w+)\("
+)
+#: The kinds of plot a chapter teaches (shared/COURSE.md), by the function that
+#: draws them, which the chapter shows whole.
+TAUGHT = {
+    "book/epochs-and-minibatches": ["plot_loss_vs_calls"],
+    "book/landscape": ["plot_surface_3d", "plot_contour_paths"],
+    "book/adaptive-optimizers": ["plot_contour_paths", "plot_loss_curves"],
+}
+DROPDOWN_TITLE = "How this figure is drawn"
+_FIGURE = re.compile(r"^(?:```|:::)\{glue:figure\}\s+(\S+)\n((?::[\w-]+:.*\n)*)", re.M)
+_STRING = re.compile(r"""(?<![\w"'])(f?)(?:"([^"\n]*)"|'([^'\n]*)')""")
+
+
+def _pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for p in toc["parts"] for c in p["chapters"]]
+
+
+def glued_figures(source: str) -> dict[str, str]:
+    """The page id (``:name:``) -> glue key of every ``glue:figure`` in ``source``."""
+    figures = {}
+    for match in _FIGURE.finditer(source):
+        name = re.search(r"^:name:\s*(\S+)", match.group(2), re.M)
+        assert name, f"glue:figure {match.group(1)} has no :name:"
+        figures[name.group(1)] = match.group(1)
+    return figures
+
+
+def names(code: str) -> list[re.Pattern]:
+    """The string literals of ``code`` as patterns; an f-string's fields match anything."""
+    patterns = []
+    for f, double, single in _STRING.findall(code):
+        text = double or single
+        parts = re.split(r"\{[^{}]*\}", text) if f else [text]
+        patterns.append(re.compile(".+".join(map(re.escape, parts))))
+    return patterns
+
+
+def _folded_source(cell) -> str | None:
+    """The source of a folded input cell, or None if ``cell`` is not one."""
+    details = cell.find("details", recursive=False)
+    code = cell.find("div", class_="cell_input")
+    if details is None or details.has_attr("open") or code is None:
+        return None
+    return code.get_text() if code in details.descendants else None
+
+
+def drawing_cell(figure, key: str):
+    """The folded cell before ``figure``, in its section, that draws and glues ``key``."""
+    section = figure.find_parent("section")
+    for cell in figure.find_all_previous("div", class_="tag_hide-input"):
+        if section is not None and not any(p is section for p in cell.parents):
+            return None
+        source = _folded_source(cell)
+        if source and DRAWS.search(source):
+            if any(p.fullmatch(key) for p in names(source)):
+                return cell
+    return None
+
+
+def _shows(dropdown, function: str) -> bool:
+    title = dropdown.find(class_="admonition-title")
+    listing = dropdown.find("pre")
+    return (
+        title is not None
+        and title.get_text(strip=True) == DROPDOWN_TITLE
+        and listing is not None
+        and f"def {function}(" in listing.get_text()
+    )
+
+
+def problems(html: str, source: str, taught: list[str] = ()) -> list[str]:
+    """What keeps a reader of the page ``html`` (built from ``source``) from the code
+    of its figures: empty if nothing."""
+    soup = BeautifulSoup(html, "html.parser")
+    article = soup.find("article") or soup
+    figures = glued_figures(source)
+    found = []
+    for name, key in figures.items():
+        figure = article.find(id=name)
+        if figure is None:
+            found.append(f"{name}: not on the page")
+        elif drawing_cell(figure, key) is None:
+            found.append(f"{name} ({key}): no folded cell before it draws it")
+    for figure in article.find_all("figure"):
+        if figure.get("id") not in figures:
+            found.append(f"figure {figure.get('id')!r} is not a glue:figure")
+    for image in article.find_all("img"):
+        if not any(
+            p.name == "figure" and p.get("id") in figures for p in image.parents
+        ):
+            found.append(f"image {image.get('src')} lies outside the figures")
+    for function in taught:
+        dropdowns = [
+            d for d in article.select("div.admonition.dropdown") if _shows(d, function)
+        ]
+        beside = [
+            d
+            for d in dropdowns
+            if any(
+                f"plotting.{function}(" in (_folded_source(c) or "")
+                for c in (d.find_parent("section") or article).select(
+                    "div.tag_hide-input"
+                )
+            )
+        ]
+        if not beside:
+            found.append(
+                f"{function}: no dropdown shows it beside a cell that calls it"
+            )
+    return found
+
+
+@pytest.mark.parametrize("page", _pages())
+def test_every_figure_has_its_code_on_its_page(build, page):
+    code, _ = build
+    assert code == 0, "the book did not build"
+    html = (HTML / f"{page}.html").read_text()
+    source = (ROOT / f"{page}.md").read_text()
+    assert not problems(html, source, TAUGHT.get(page, []))
+
+
+def test_the_chapters_have_figures_and_the_intro_says_where_their_code_is():
+    counts = {p: len(glued_figures((ROOT / f"{p}.md").read_text())) for p in _pages()}
+    assert sum(counts.values()) >= 30 and all(counts[p] for p in TAUGHT)
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert "Show code cell source" in intro and DROPDOWN_TITLE in intro
+    assert "code/sgdlab/plotting/" in intro
+
+
+# -- the checker on pages made for it: each can fail ----------------------------
+SOURCE = """
+:::{glue:figure} fig-key-03
+:name: fig-a
+:::
+"""
+
+
+def _cell(code: str, tag: str = "hide-input") -> str:
+    if tag == "hide-input":
+        inner = (
+            '<details class="hide above-input"><summary>Show code cell source</summary>'
+            f'<div class="cell_input"><pre>{code}</pre></div></details>'
+        )
+    else:
+        inner = f'<div class="cell_input"><pre>{code}</pre></div>'
+    return f'<div class="cell tag_{tag} docutils container">{inner}</div>'
+
+
+def _page(*sections: str) -> str:
+    body = "".join(f"<section>{s}</section>" for s in sections)
+    return f"<html><body><article>{body}</article></body></html>"
+
+
+FIGURE = '<figure id="fig-a"><img src="a.svg"/></figure>'
+DRAW = 'plotting.glue_figure("fig-key-03", plotting.plot_loss_curves(runs))'
+
+
+def test_a_folded_cell_that_draws_the_figure_is_enough():
+    assert problems(_page(_cell(DRAW) + "<p>text</p>" + FIGURE), SOURCE) == []
+    looped = (
+        'for lr in (0.3, 2.5):\n    tag = str(lr).replace(".", "")\n'
+        '    plotting.glue_figure(f"fig-key{tag}", plotting.plot_contour_paths(W0))'
+    )
+    assert problems(_page(_cell(looped) + FIGURE), SOURCE) == []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        _page(FIGURE),  # no cell at all
+        _page(_cell(DRAW, tag="remove-input") + FIGURE),  # shown, not folded
+        _page(_cell(DRAW), FIGURE),  # in another section
+        _page(FIGURE + _cell(DRAW)),  # after the figure
+        _page(_cell('plotting.glue_figure("fig-key-03", fig)') + FIGURE),  # no drawing
+        _page(
+            _cell(DRAW.replace("fig-key-03", "fig-other")) + FIGURE
+        ),  # another figure
+    ],
+)
+def test_a_figure_whose_code_is_not_reachable_is_reported(page):
+    assert problems(page, SOURCE) == [
+        "fig-a (fig-key-03): no folded cell before it draws it"
+    ]
+
+
+def test_a_stray_image_and_a_missing_listing_are_reported():
+    page = _page(_cell(DRAW) + FIGURE + '<img src="b.png"/>')
+    assert problems(page, SOURCE, ["plot_loss_curves"]) == [
+        "image b.png lies outside the figures",
+        "plot_loss_curves: no dropdown shows it beside a cell that calls it",
+    ]
+    dropdown = (
+        '<div class="admonition dropdown"><p class="admonition-title">'
+        f"{DROPDOWN_TITLE}</p><pre>def plot_loss_curves(curves):</pre></div>"
+    )
+    page = _page(_cell(DRAW) + dropdown + FIGURE)
+    assert problems(page, SOURCE, ["plot_loss_curves"]) == []
+    assert problems(page, SOURCE, ["plot_surface_3d"]) == [
+        "plot_surface_3d: no dropdown shows it beside a cell that calls it"
+    ]
