@@ -226,3 +226,26 @@ def test_a_stray_image_and_a_missing_listing_are_reported():
     assert problems(page, SOURCE, ["plot_surface_3d"]) == [
         "plot_surface_3d: no dropdown shows it beside a cell that calls it"
     ]
+
+
+def test_the_reader_notebook_folds_the_listing_as_the_page_does():
+    """In the chapter's notebook (Binder) the dropdown is a folded <details>
+    holding the function's source, not a block quote that is always open."""
+    from sgdlab.notebooks.myst_markdown import Book
+    from sgdlab.notebooks.reader import reader_cells
+
+    path = ROOT / "book" / "landscape.md"
+    cells = reader_cells(path.read_text(), "landscape", path, Book(ROOT / "book"))
+    folded = [
+        c.source
+        for c in cells
+        if c.cell_type == "markdown"
+        and f"<summary>{DROPDOWN_TITLE}</summary>" in c.source
+    ]
+    assert len(folded) == 2
+    assert (
+        "def plot_surface_3d(" in folded[0] and "def plot_contour_paths(" in folded[1]
+    )
+    assert all(
+        s.index("<details>") < s.index("def ") < s.index("</details>") for s in folded
+    )

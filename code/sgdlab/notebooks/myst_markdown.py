@@ -326,6 +326,11 @@ class Converter:
             "seealso",
         ):
             title = self.convert(arg) if name == "admonition" else name.capitalize()
+            if "dropdown" in options.get("class", "").split():  # folded, as on the page
+                return (
+                    f"<details><summary>{title}</summary>\n\n"
+                    f"{self.convert(content)}\n\n</details>\n"
+                )
             return _quote(f"**{title}**\n\n{self.convert(content)}") + "\n"
         raise ValueError(
             f"{self.chapter}: the reader notebook cannot show the directive {{{name}}}"
