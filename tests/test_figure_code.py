@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+import test_site
 import yaml
 from bs4 import BeautifulSoup
 
@@ -249,3 +250,50 @@ def test_the_reader_notebook_folds_the_listing_as_the_page_does():
     assert all(
         s.index("<details>") < s.index("def ") < s.index("</details>") for s in folded
     )
+
+
+# -- a reader on a phone opens the code of a figure ------------------------------
+PHONE = {"width": 390, "height": 844}
+WITH_FIGURES = [p for p in _pages() if glued_figures((ROOT / f"{p}.md").read_text())]
+
+
+site = test_site.site  # the built site, served (the fixture of test_site.py)
+
+
+def _first_drawing_cell(page: str) -> tuple[int, str]:
+    """Index among the page's folded cells of the one that draws its first figure,
+    and the drawing call it makes."""
+    soup = BeautifulSoup((HTML / f"{page}.html").read_text(), "html.parser")
+    article = soup.find("article")
+    name, key = next(iter(glued_figures((ROOT / f"{page}.md").read_text()).items()))
+    cell = drawing_cell(article.find(id=name), key)
+    folded = article.select("div.cell.tag_hide-input")
+    index = next(i for i, c in enumerate(folded) if c is cell)
+    return index, DRAWS.search(_folded_source(cell)).group(0)
+
+
+@pytest.mark.parametrize("page", WITH_FIGURES)
+def test_a_reader_on_a_phone_opens_the_code_of_a_figure(browser, site, page):
+    """Tap "Show code cell source" above the page's first figure: the call that
+    draws it shows, in the column (long lines scroll inside the code box); tap
+    again and it folds away."""
+    index, call = _first_drawing_cell(page)
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    tab = context.new_page()
+    tab.goto(site + page + ".html", wait_until="networkidle")
+    cell = tab.locator("div.cell.tag_hide-input").nth(index)
+    code = cell.locator("pre").first
+    assert not code.is_visible()
+    cell.locator("summary").tap()
+    code.wait_for(state="visible", timeout=3000)
+    assert call in code.inner_text()
+    box = code.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    scrolls = code.evaluate(
+        "e => e.scrollWidth <= e.clientWidth + 1 || "
+        "['auto', 'scroll'].includes(getComputedStyle(e).overflowX)"
+    )
+    assert scrolls, "a long line is cut off instead of scrolling"
+    cell.locator("summary").tap()
+    code.wait_for(state="hidden", timeout=3000)
+    context.close()
