@@ -103,3 +103,21 @@ def test_bad_arguments(data, kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         animate_descent(data, **args)
+
+
+def test_a_diverging_run_lies_under_the_others(data):
+    """Fig 4.5/4.6: the run at lr 1.0 swings ever wider; drawn last and solid it
+    hid the two that converge. It is drawn first, faint and thin, in the player
+    and in the last frame, and keeps its colour and legend place."""
+    runs = {f"lr {lr}": descend(data, lr=lr, steps=30) for lr in (0.01, 0.1, 1.0)}
+    assert runs["lr 1.0"].losses[-1] > runs["lr 1.0"].losses[0]  # it diverges
+    spec = _spec(animate_descent(data, runs, description=DESCRIPTION))
+    assert [r["label"] for r in spec["runs"]] == ["lr 1.0", "lr 0.01", "lr 0.1"]
+    assert spec["runs"][0]["opacity"] < 1 and spec["runs"][0]["width"] < 1
+    assert "opacity" not in spec["runs"][1] and "opacity" not in spec["runs"][2]
+    fig = final_frame(data, runs)
+    loss_lines = fig.axes[2].get_lines()
+    assert [line.get_alpha() for line in loss_lines] == [0.55, 1.0, 1.0]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["lr 0.01", "lr 0.1", "lr 1.0"]
+    plt.close(fig)

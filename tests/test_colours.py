@@ -98,3 +98,125 @@ def test_the_explorer_draws_each_optimizer_in_its_table_colour():
         ("RMSProp", False): style.OPTIMIZER_COLORS["RMSProp"],
         ("Adam", False): style.OPTIMIZER_COLORS["Adam"],
     }
+
+
+# -- One colour per batch size and per method (chapters 1, 3 and 4) ----------
+
+
+@pytest.mark.parametrize(
+    "label, batch",
+    [
+        ("batch 16", (16, False)),
+        ("batches of 50 rows", (50, False)),
+        ("batch of 4", (4, False)),
+        ("one batch of 506 rows", (506, True)),
+        ("full batch (1437)", (1437, True)),
+        ("lr 0.1", None),
+        ("GD, lr 3.0", None),
+    ],
+)
+def test_a_label_names_its_batch_size(label, batch):
+    assert style.batch_of(label) == batch
+
+
+def test_batch_sizes_get_ordered_distinct_colours():
+    """Chapter 4 compares seven batch sizes, 1 to 64: seven colours that step
+    from dark to light (a larger batch is the lighter colour), each clearly
+    apart from its neighbours; a full batch is black."""
+    sizes = [1, 2, 4, 8, 16, 32, 64]
+    rgb = np.array([mcolors.to_rgb(style.batch_color(b)) for b in sizes])
+    luminance = rgb @ [0.2126, 0.7152, 0.0722]
+    assert (np.diff(luminance) > 0).all(), luminance
+    steps = np.linalg.norm(np.diff(rgb, axis=0), axis=1)
+    assert steps.min() > 0.12, steps  # neighbours differ by more than 12% of RGB
+    assert style.batch_color(506, full=True) == "#000000"
+    assert style.batch_color(128) == style.batch_color(64)  # beyond the range: last
+    assert {b: style.batch_color(b) for b in style.BATCH_COLORS} == style.BATCH_COLORS
+    with pytest.raises(ValueError, match="batch_size"):
+        style.batch_color(0)
+
+
+def test_a_batch_size_keeps_its_colour_in_chapters_1_3_and_4():
+    """Batch 1 in chapter 3's accuracy runs and chapter 4's last frame and
+    player; batches of 50 in chapter 1; the full batch black in both."""
+    from types import SimpleNamespace
+
+    from sgdlab import animation, regression
+    from sgdlab.plotting import batch_size, epochs
+    from sgdlab.training import History
+
+    def history(b):
+        h = History(b)
+        h.epoch_loss = h.full_loss = [2.0, 1.0]
+        h.calls = h.steps = [1, 2]
+        return h
+
+    ch1 = _line_colours(
+        epochs.plot_loss_vs_epochs(
+            [history(506), history(50)], ["one batch of 506 rows", "batches of 50 rows"]
+        )
+    )
+    assert ch1 == {
+        "one batch of 506 rows": "#000000",
+        "batches of 50 rows": style.batch_color(50),
+    }
+    runs = [
+        SimpleNamespace(batch_size=b, epochs=[0, 1], seconds=[0.1, 1], accuracy=[0, 1])
+        for b in (1, 64, 1437)
+    ]
+    ch3 = _line_colours(batch_size.plot_accuracy_runs(runs, n_rows=1437))
+    assert ch3 == {
+        "batch 1": style.batch_color(1),
+        "batch 64": style.batch_color(64),
+        "full batch (1437)": "#000000",
+    }
+    data = regression.make_line_data(seed=0)
+    paths = {
+        f"batch {b}": regression.descend(data, lr=0.1, steps=5, batch_size=b, seed=1)
+        for b in (1, 64)
+    }
+    frame = animation.final_frame(data, paths, zoom=0.6)
+    drawn = {mcolors.to_hex(line.get_color()) for line in frame.axes[2].get_lines()}
+    plt.close(frame)
+    player = animation.animate_descent(
+        data, paths, description="Two batch sizes descend to the same minimum."
+    )
+    assert drawn == {style.batch_color(1), style.batch_color(64)}
+    for b in (1, 64):
+        assert style.batch_color(b) in player.html
+
+
+def test_methods_keep_their_colours():
+    """File order and shuffled batches (chapter 1), SGD against GD (chapters 4
+    and 7): each method its colour from METHOD_COLORS, GD its optimizer's."""
+    from sgdlab.metrics import Roughness
+    from sgdlab.plotting import epochs
+
+    sizes = np.array([1, 2, 4])
+    rough = Roughness(sizes, np.ones(3), np.ones(3), np.ones(3))
+    lines = _line_colours(
+        epochs.plot_roughness([rough, rough], ["file order", "shuffled"])
+    )
+    table = {k: v.lower() for k, v in style.METHOD_COLORS.items()}
+    assert (
+        lines["spread, file order"] == lines["mean, file order"] == table["file order"]
+    )
+    assert lines["spread, shuffled"] == lines["mean, shuffled"] == table["shuffled"]
+    paths = _line_colours(
+        plot_contour_paths(W, W, Z, {"GD (all rows)": PATH, "SGD (batches of 4)": PATH})
+    )
+    assert paths == {
+        "GD (all rows)": style.OPTIMIZER_COLORS["GD"].lower(),
+        "SGD (batches of 4)": table["SGD"],
+    }
+
+
+def test_series_that_share_a_table_colour_fall_back_to_the_palette():
+    """Three gradient-descent runs at three rates (Fig 5.2) would all be GD's
+    colour: they take the palette in order instead."""
+    labels = ["GD, lr 3.0", "GD, lr 1.0", "GD, lr 0.1"]
+    assert style.series_colors(labels, start=1) == list(style.COLORS[1:4])
+    assert style.series_colors(["GD", "Adam"]) == [
+        style.OPTIMIZER_COLORS["GD"],
+        style.OPTIMIZER_COLORS["Adam"],
+    ]

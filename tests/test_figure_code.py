@@ -27,12 +27,13 @@ DRAWS = re.compile(
     r"\b(?:plotting\.plot_\w+|animation\.(?:animate_descent|final_frame)"
     r"|explorer\.\w+_explorer|player\.\w+)\("
 )
-#: The kinds of plot a chapter teaches (shared/COURSE.md), by the function that
-#: draws them, which the chapter shows whole.
+#: The kinds of plot a chapter teaches (shared/COURSE.md): the function a folded
+#: cell calls -> the functions that draw them, which the chapter shows whole.
+CONTOURS = {"plot_contour_paths": ("_contours", "_draw_paths")}
 TAUGHT = {
-    "book/epochs-and-minibatches": ["plot_loss_vs_calls"],
-    "book/landscape": ["plot_surface_3d", "plot_contour_paths"],
-    "book/adaptive-optimizers": ["plot_contour_paths", "plot_loss_curves"],
+    "book/epochs-and-minibatches": {"plot_loss_vs_calls": ("plot_loss_vs_calls",)},
+    "book/landscape": {"plot_surface_3d": ("plot_surface_3d",), **CONTOURS},
+    "book/adaptive-optimizers": {**CONTOURS, "plot_loss_curves": ("plot_loss_curves",)},
 }
 DROPDOWN_TITLE = "How this figure is drawn"
 _FIGURE = re.compile(r"^(?:```|:::)\{glue:figure\}\s+(\S+)\n((?::[\w-]+:.*\n)*)", re.M)
@@ -86,18 +87,17 @@ def drawing_cell(figure, key: str):
     return None
 
 
-def _shows(dropdown, function: str) -> bool:
+def _shows(dropdown, functions: tuple[str, ...]) -> bool:
     title = dropdown.find(class_="admonition-title")
-    listing = dropdown.find("pre")
+    listings = " ".join(pre.get_text() for pre in dropdown.find_all("pre"))
     return (
         title is not None
         and title.get_text(strip=True) == DROPDOWN_TITLE
-        and listing is not None
-        and f"def {function}(" in listing.get_text()
+        and all(f"def {function}(" in listings for function in functions)
     )
 
 
-def problems(html: str, source: str, taught: list[str] = ()) -> list[str]:
+def problems(html: str, source: str, taught: dict | None = None) -> list[str]:
     """What keeps a reader of the page ``html`` (built from ``source``) from the code
     of its figures: empty if nothing."""
     soup = BeautifulSoup(html, "html.parser")
@@ -118,9 +118,9 @@ def problems(html: str, source: str, taught: list[str] = ()) -> list[str]:
             p.name == "figure" and p.get("id") in figures for p in image.parents
         ):
             found.append(f"image {image.get('src')} lies outside the figures")
-    for function in taught:
+    for function, shown in (taught or {}).items():
         dropdowns = [
-            d for d in article.select("div.admonition.dropdown") if _shows(d, function)
+            d for d in article.select("div.admonition.dropdown") if _shows(d, shown)
         ]
         beside = [
             d
@@ -145,7 +145,7 @@ def test_every_figure_has_its_code_on_its_page(build, page):
     assert code == 0, "the book did not build"
     html = (HTML / f"{page}.html").read_text()
     source = (ROOT / f"{page}.md").read_text()
-    assert not problems(html, source, TAUGHT.get(page, []))
+    assert not problems(html, source, TAUGHT.get(page))
 
 
 def test_the_chapters_have_figures_and_the_intro_says_where_their_code_is():
@@ -214,7 +214,7 @@ def test_a_figure_whose_code_is_not_reachable_is_reported(page):
 
 def test_a_stray_image_and_a_missing_listing_are_reported():
     page = _page(_cell(DRAW) + FIGURE + '<img src="b.png"/>')
-    assert problems(page, SOURCE, ["plot_loss_curves"]) == [
+    assert problems(page, SOURCE, {"plot_loss_curves": ("plot_loss_curves",)}) == [
         "image b.png lies outside the figures",
         "plot_loss_curves: no dropdown shows it beside a cell that calls it",
     ]
@@ -223,8 +223,9 @@ def test_a_stray_image_and_a_missing_listing_are_reported():
         f"{DROPDOWN_TITLE}</p><pre>def plot_loss_curves(curves):</pre></div>"
     )
     page = _page(_cell(DRAW) + dropdown + FIGURE)
-    assert problems(page, SOURCE, ["plot_loss_curves"]) == []
-    assert problems(page, SOURCE, ["plot_surface_3d"]) == [
+    assert problems(page, SOURCE, {"plot_loss_curves": ("plot_loss_curves",)}) == []
+    assert problems(page, SOURCE, {"plot_loss_curves": ("plot_loss_curves", "_f")})
+    assert problems(page, SOURCE, {"plot_surface_3d": ("plot_surface_3d",)}) == [
         "plot_surface_3d: no dropdown shows it beside a cell that calls it"
     ]
 
@@ -244,9 +245,7 @@ def test_the_reader_notebook_folds_the_listing_as_the_page_does():
         and f"<summary>{DROPDOWN_TITLE}</summary>" in c.source
     ]
     assert len(folded) == 2
-    assert (
-        "def plot_surface_3d(" in folded[0] and "def plot_contour_paths(" in folded[1]
-    )
+    assert "def plot_surface_3d(" in folded[0] and "def _draw_paths(" in folded[1]
     assert all(
         s.index("<details>") < s.index("def ") < s.index("</details>") for s in folded
     )

@@ -50,7 +50,11 @@ def test_roughness_skips_zero_spread_on_log_axis():
     fig = plotting.plot_roughness(
         [r], ["file order"], reference=(np.arange(1, 5), np.ones(4))
     )
-    spread = fig.axes[0].get_lines()[0]
+    (spread,) = [
+        line
+        for line in fig.axes[0].get_lines()
+        if line.get_label() == "spread, file order"
+    ]
     np.testing.assert_array_equal(spread.get_xdata(), [1, 2])
     plt.close(fig)
 
@@ -120,4 +124,25 @@ def test_landscape_figures_draw_the_paths_they_are_given():
     plt.close(fig)
     fig = plotting.plot_loss_curves({"a": [3, 2, 1], "b": [3, 1, 0.5]}, logy=True)
     assert len(fig.axes[0].get_lines()) == 2
+    plt.close(fig)
+
+
+def test_contour_maps_say_what_their_colour_means():
+    """Every contour map has a colour bar labelled with what it shows (Figs 5.2,
+    5.4, 6.1-6.4, 7.1): the loss, or its logarithm where the chapter passes one."""
+    w = np.linspace(-1, 1, 9)
+    Z = np.add.outer(w**2, w**2)
+    fig = plotting.plot_contour_paths(w, w, Z)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["$w_1$", "loss"]
+    plt.close(fig)
+    fig = plotting.plot_contour_stack(
+        w,
+        w,
+        [{"Z": Z, "title": "all rows"}, {"Z": Z, "title": "one batch"}],
+        zlabel="$\\log_{10}$ MSE",
+    )
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert [ax.get_ylabel() for ax in bars] == ["$\\log_{10}$ MSE"] * 2
+    titles = [ax.get_title() for ax in fig.axes if ax not in bars]
+    assert titles == ["all rows", "one batch"]
     plt.close(fig)

@@ -28,11 +28,16 @@ from matplotlib.lines import Line2D
 
 from ._checks import check_positive_int
 from .player import animation_html, check_description
-from .plotting.style import COLORS
+from .plotting.style import series_color
 from .regression import LineData, Path, least_squares, loss_grid
 
 #: Default window of the parameter plane: (slope range, intercept range).
 PARAM_WINDOW = ((-2.5, 5.5), (-1.0, 13.0))
+#: Text of the last frame as a figure: 10 pt throughout (see :func:`_panel_grid`).
+_GRID_FONTS = {
+    f"{key}": 10
+    for key in ("font.size", "legend.fontsize", "xtick.labelsize", "ytick.labelsize")
+} | {"axes.titlesize": 10, "axes.labelsize": 10}
 #: Coordinates beyond this are clipped before they are written (JSON has no inf).
 _CLIP = 1e6
 
@@ -92,17 +97,35 @@ def _frame_steps(steps: int, frames: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
 
 
+def _panel_grid(n_axes: int) -> tuple[Figure, list]:
+    """Panels two by two (the last frame as a figure): the loss panel spans the
+    bottom row when there are three. About 5 in wide, so that its 10 pt text
+    reads at 9 px or more on a phone."""
+    fig = plt.figure(figsize=(5.0, 5.4), layout="constrained")
+    grid = fig.add_gridspec(2, 2)
+    top = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])]
+    if n_axes == 4:
+        return fig, [*top, fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
+    return fig, [*top, fig.add_subplot(grid[1, :])]
+
+
 def draw_static(
     data: LineData,
     items: list[tuple[str, Path]],
     zoom: float | None,
     window=PARAM_WINDOW,
     legend: bool = True,
+    grid: bool = False,
 ) -> tuple[Figure, list]:
-    """The parts that do not move, and the axes they live in (a legend of the runs
-    on the loss panel if there are several and ``legend``)."""
+    """The parts that do not move, and the axes they live in: in a row (the
+    player cuts it into panels) or two by two (``grid``, a figure). With several
+    runs and ``legend``, a legend of the runs: on the loss panel in a row, under
+    the whole figure in a grid."""
     n_axes = 4 if zoom else 3
-    fig, axes = plt.subplots(1, n_axes, figsize=(3.1 * n_axes, 3.2))
+    if grid:
+        fig, axes = _panel_grid(n_axes)
+    else:
+        fig, axes = plt.subplots(1, n_axes, figsize=(3.1 * n_axes, 3.2))
     ax_data, ax_params, ax_loss = axes[0], axes[1], axes[2]
     best = least_squares(data)
 
@@ -149,16 +172,32 @@ def draw_static(
         title="loss so far",
     )
     handles = [
-        Line2D([], [], color=COLORS[i % len(COLORS)], lw=2) for i in range(len(items))
+        Line2D([], [], color=series_color(label, i), lw=2)
+        for i, (label, _) in enumerate(items)
     ]
-    if legend and len(items) > 1:
-        ax_loss.legend(
-            handles, [label for label, _ in items], fontsize=7, loc="upper right"
-        )
+    labels = [label for label, _ in items]
+    if legend and len(items) > 1 and grid:
+        fig.legend(handles, labels, loc="outside lower center", ncols=4)
+    elif legend and len(items) > 1:  # the panels stack on a phone: a legend in two
+        ax_loss.legend(handles, labels, fontsize=7, loc="upper right")
+        ax_data.legend(handles, labels, fontsize=7, loc="upper left", ncols=2)
     for ax in axes:
         ax.grid(False)
-    fig.tight_layout()
+    if not grid:
+        fig.tight_layout()
     return fig, list(axes)
+
+
+def _diverged(path: Path) -> bool:
+    """Whether a run ends above the loss it started from (or at no finite loss)."""
+    last = path.losses[-1]
+    return not np.isfinite(last) or last > path.losses[0]
+
+
+def _drawing_order(items: list[tuple[str, Path]]) -> list[int]:
+    """Indices of the runs in the order they are drawn: runs that diverge first,
+    so that their wide swings lie under the paths that converge."""
+    return sorted(range(len(items)), key=lambda i: not _diverged(items[i][1]))
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -212,13 +251,14 @@ def animate_descent(
         "interval": interval_ms,
         "runs": [
             {
-                "label": label,
-                "color": COLORS[i % len(COLORS)],
-                "steps": path.steps,
-                "theta": _rounded(path.thetas),
-                "loss": _rounded(path.losses),
+                "label": items[i][0],
+                "color": series_color(items[i][0], i),
+                "steps": items[i][1].steps,
+                "theta": _rounded(items[i][1].thetas),
+                "loss": _rounded(items[i][1].losses),
             }
-            for i, (label, path) in enumerate(items)
+            | ({"opacity": 0.55, "width": 0.6} if _diverged(items[i][1]) else {})
+            for i in _drawing_order(items)
         ],
     }
     kinds = ["line", "path", "loss", "path"][: len(axes)]
@@ -233,22 +273,28 @@ def final_frame(
     zoom: float | None = None,
     window=PARAM_WINDOW,
 ) -> Figure:
-    """The last frame of :func:`animate_descent` as an ordinary figure (chapter 4)."""
+    """The last frame of :func:`animate_descent` as an ordinary figure, its
+    panels two by two (chapter 4)."""
     items = _check_runs(runs)
-    fig, axes = draw_static(data, items, zoom, window)
+    with plt.rc_context(_GRID_FONTS):
+        fig, axes = draw_static(data, items, zoom, window, grid=True)
     xs = np.array([-1.05, 1.05])
-    for i, (_, path) in enumerate(items):
-        color = COLORS[i % len(COLORS)]
+    for i in _drawing_order(items):
+        label, path = items[i]
+        # A run that diverges is drawn first, faint and thin, under the others.
+        color, alpha = series_color(label, i), 0.55 if _diverged(path) else 1.0
         slope, intercept = np.clip(path.thetas[-1], -_CLIP, _CLIP)
-        axes[0].plot(xs, slope * xs + intercept, color=color, lw=2)
+        axes[0].plot(xs, slope * xs + intercept, color=color, lw=2, alpha=alpha)
         for ax in axes[1:2] + axes[3:]:
             thetas = np.clip(path.thetas, -_CLIP, _CLIP)
-            ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=1.3)
-            ax.plot(*thetas[-1], "o", color=color, ms=5)
+            lw = 0.8 if _diverged(path) else 1.3
+            ax.plot(thetas[:, 0], thetas[:, 1], color=color, lw=lw, alpha=alpha)
+            ax.plot(*thetas[-1], "o", color=color, ms=5, alpha=alpha)
         axes[2].plot(
             np.arange(path.steps + 1),
             np.clip(path.losses, 0, _CLIP),
             color=color,
             lw=1.5,
+            alpha=alpha,
         )
     return fig

@@ -79,14 +79,10 @@ class RangeTest:
         return float(self.lrs[skip + int(np.argmin(slope))])
 
     @property
-    def valley_lr(self) -> float:
-        """fastai's "valley" rule: the middle of the longest falling stretch.
-
-        Finds the longest decreasing subsequence of the smoothed loss (not
-        necessarily contiguous, so noise does not break it) and returns the
-        rate halfway along it. More robust to noisy losses than the steepest
-        point.
-        """
+    def valley(self) -> tuple[int, int]:
+        """First and last step of the longest falling stretch of the smoothed
+        loss: its longest decreasing subsequence (not necessarily contiguous, so
+        noise does not break it)."""
         s = self.smoothed
         n = len(s)
         length = np.ones(n, dtype=int)
@@ -95,7 +91,15 @@ class RangeTest:
             if higher.any():
                 length[i] = length[:i][higher].max() + 1
         end = int(np.argmax(length))
-        start = end - int(length[end]) + 1
+        return end - int(length[end]) + 1, end
+
+    @property
+    def valley_lr(self) -> float:
+        """fastai's "valley" rule: the rate halfway along the longest falling
+        stretch (:attr:`valley`). More robust to noisy losses than the steepest
+        point.
+        """
+        start, end = self.valley
         third = (end - start) / 3
         return float(self.lrs[start + int(third) + int(third / 2)])
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 FIGURE_FORMAT = "Fig. {}"
+TABLE_FORMAT = "Table {}"
 
 _PLACEHOLDER = "\x00glue:{}:{}:{}\x00"
 PLACEHOLDER_RE = re.compile(r"\x00glue:(text|md|any):([^:\x00]+):([^\x00]*)\x00")
@@ -78,6 +79,7 @@ class Book:
         self.targets: dict[
             str, tuple[str, str, str]
         ] = {}  # label -> (doc, text, anchor)
+        self.numbers: dict[str, str] = {}  # chapter or section label -> "5", "5.3"
         for path in sorted(self.book.glob("*.md")):
             doc = path.stem
             text = path.read_text(encoding="utf-8")
@@ -87,11 +89,25 @@ class Book:
         self.citations = self._bibliography()
 
     def _scan(self, doc: str, text: str, number: int | None) -> None:
-        # Section labels: "(label)=" before a heading.
-        for match in re.finditer(r"^\(([\w:.-]+)\)=[ \t]*\n+(#+) (.+)$", text, re.M):
+        # Section labels: "(label)=" before a heading; a chapter's is numbered
+        # like the page ("5"), a section's like its heading ("5.3").
+        prose = _TICK_FENCE.sub("", text)  # headings outside code cells only
+        for match in re.finditer(r"^\(([\w:.-]+)\)=[ \t]*\n+(#+) (.+)$", prose, re.M):
             heading = match.group(3).strip()
             self.targets[match.group(1)] = (doc, heading, _anchor(heading))
-        figures = 0
+            level = len(match.group(2))
+            if number is not None and level == 1:
+                self.numbers[match.group(1)] = str(number)
+            elif number is not None and level == 2:
+                sections = len(re.findall(r"^## ", prose[: match.start(2)], re.M)) + 1
+                self.numbers[match.group(1)] = f"{number}.{sections}"
+        # A label before a code cell: it has no anchor in a notebook, and the
+        # text names it ({ref}`the printout <label>`).
+        for match in re.finditer(
+            r"^\(([\w:.-]+)\)=[ \t]*\n+```\{code-cell\}", text, re.M
+        ):
+            self.targets[match.group(1)] = (doc, "", "")
+        figures = tables = 0
         fences = sorted(
             [*_COLON_FENCE.finditer(text), *_TICK_FENCE.finditer(text)],
             key=lambda m: m.start(),
@@ -108,6 +124,11 @@ class Book:
                         FIGURE_FORMAT.format(shown),
                         "",
                     )
+            if name == "table":
+                tables += 1
+                if label:
+                    shown = f"{number}.{tables}" if number else str(tables)
+                    self.targets[label.group(1)] = (doc, TABLE_FORMAT.format(shown), "")
         counts: dict[str, int] = {}
         for match in re.finditer(
             r"^:{3,}\{prf:(\w+)\}[^\n]*\n((?::[^\n]*\n)*)", text, re.M
@@ -143,8 +164,9 @@ class Book:
                     who = f"{names[0]} et al."
                 elif len(names) == 2:
                     who = f"{names[0]} and {names[1]}"
-                else:
-                    who = names[0] if names else key
+                else:  # a work without authors is cited by its title
+                    who = names[0] if names else entry.fields.get("title", key)
+                    who = who.replace("{", "").replace("}", "")
                 cited[key] = (who, entry.fields.get("year", "n.d."))
         return cited
 
@@ -227,6 +249,7 @@ class Converter:
     def __init__(self, book: Book, chapter: str, path: Path):
         self.book, self.chapter, self.path = book, chapter, path
         self.figures = 0
+        self.tables = 0
         self.exercises = 0
         self.prf: dict[str, int] = {}
 
@@ -251,8 +274,11 @@ class Converter:
                 raise ValueError(f"{self.chapter}: unknown reference {content!r}")
             doc, shown, anchor = self.book.targets[target]
             if text:
-                shown = (
-                    text.replace("%s", shown.split(" ")[-1]) if "%s" in text else text
+                number = self.book.numbers.get(target) or shown.split(" ")[-1]
+                shown = text.replace("%s", number) if "%s" in text else text
+            if not shown:
+                raise ValueError(
+                    f"{self.chapter}: the reference {content!r} needs its own text"
                 )
             return self.book.link(doc, self.chapter, shown, anchor)
         if role == "download":
@@ -301,6 +327,13 @@ class Converter:
             caption = self.convert(content).strip()
             label = FIGURE_FORMAT.format(f"{number}.{self.figures}")
             return f"\x00figure:{arg}\x00*{label}. {caption}*\n"
+        if name == "table":
+            self.tables += 1
+            number = self.book.chapters.index(self.chapter) + 1
+            label = TABLE_FORMAT.format(f"{number}.{self.tables}")
+            return (
+                f"*{label}. {self.convert(arg).strip()}*\n\n{self.convert(content)}\n"
+            )
         if name == "exercise-start":
             self.exercises += 1
             title = f" ({self.convert(arg)})" if arg else ""

@@ -32,28 +32,38 @@ from .epochs import (
     plot_roughness,
 )
 from .style import (
+    BATCH_COLORS,
     COLORS,
+    METHOD_COLORS,
+    OPTIMIZER_COLORS,
     SVG_HASHSALT,
     SVG_METADATA,
+    batch_color,
     glue_figure,
     glue_value,
     use_book_style,
 )
 from .surfaces import (
     plot_contour_paths,
+    plot_contour_stack,
     plot_loss_curves,
     plot_range_test,
     plot_surface_3d,
 )
 
 __all__ = [
+    "BATCH_COLORS",
     "COLORS",
+    "METHOD_COLORS",
+    "OPTIMIZER_COLORS",
+    "batch_color",
     "SVG_HASHSALT",
     "SVG_METADATA",
     "glue_figure",
     "glue_value",
     "plot_accuracy_runs",
     "plot_contour_paths",
+    "plot_contour_stack",
     "plot_epoch_times",
     "plot_frozen_rmse",
     "plot_loss_curves",

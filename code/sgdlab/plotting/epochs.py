@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from ..metrics import Roughness
 from ..simulation import MonteCarloRMSE
 from ..training import History, RMSEReport
-from .style import COLORS
+from .style import COLORS, series_colors
 
 
 def _label(history: History, label: str | None) -> str:
@@ -43,12 +43,10 @@ def plot_loss_vs_epochs(
         Mark this epoch on the line ``target`` (e.g. where mini-batches reach it).
     """
     labels = labels if labels is not None else [None] * len(histories)
+    labels = [_label(h, lab) for h, lab in zip(histories, labels, strict=True)]
     fig, ax = plt.subplots()
-    for i, (h, lab) in enumerate(zip(histories, labels, strict=True)):
-        epochs = np.arange(1, h.epochs + 1)
-        ax.plot(
-            epochs, h.epoch_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab)
-        )
+    for h, label, color in zip(histories, labels, series_colors(labels), strict=True):
+        ax.plot(np.arange(1, h.epochs + 1), h.epoch_loss, color=color, label=label)
     if target is not None:
         ax.axhline(target, color="0.4", ls="--", lw=1)
     if target is not None and reached is not None:
@@ -73,14 +71,13 @@ def plot_loss_vs_calls(
 ) -> Figure:
     """Loss of the whole data set against the number of function calls (log–log)."""
     labels = labels if labels is not None else [None] * len(histories)
+    labels = [_label(h, lab) for h, lab in zip(histories, labels, strict=True)]
     fig, ax = plt.subplots()
-    for i, (h, lab) in enumerate(zip(histories, labels, strict=True)):
-        ax.plot(
-            h.calls, h.full_loss, color=COLORS[i % len(COLORS)], label=_label(h, lab)
-        )
+    for h, label, color in zip(histories, labels, series_colors(labels), strict=True):
+        ax.plot(h.calls, h.full_loss, color=color, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("function calls (model + loss + optimizer step)")
+    ax.set_xlabel("function calls (model, loss, step)")
     ax.set_ylabel("loss on all rows (χ²)")
     ax.legend()
     fig.tight_layout()
@@ -103,28 +100,34 @@ def plot_roughness(
     labels
         Legend entry of each curve.
     reference
-        ``(batch_sizes, spread)`` of a prediction to draw as a dotted line.
+        ``(batch_sizes, spread)`` of a prediction, drawn as a wide grey line
+        under the others (a measured spread that follows it stays visible).
     """
-    fig, ax = plt.subplots()
-    for i, (r, lab) in enumerate(zip(curves, labels, strict=True)):
-        color = COLORS[i % len(COLORS)]
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    if reference is not None:
+        ax.plot(*reference, "-", color="0.75", lw=5, label=reference_label, zorder=1)
+    colors = series_colors([f"spread, {lab}" for lab in labels])
+    for i, (r, lab, color) in enumerate(zip(curves, labels, colors, strict=True)):
         keep = r.std > 0  # a single batch has no spread and no place on a log axis
+        marker, dashes = "os^D"[i % 4], ["--", "-."][i % 2]
         ax.plot(
             r.batch_sizes[keep],
             r.std[keep],
-            "o-",
+            marker + "-",
             color=color,
             ms=4,
             label=f"spread, {lab}",
+            zorder=3,
         )
-        ax.plot(r.batch_sizes, r.mean, "--", color=color, lw=1, label=f"mean, {lab}")
-    if reference is not None:
-        ax.plot(*reference, ":", color="0.3", label=reference_label)
+        ax.plot(
+            r.batch_sizes, r.mean, dashes, color=color, lw=1.2, label=f"mean, {lab}"
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size")
     ax.set_ylabel("χ²/N of one batch")
-    ax.legend(fontsize=8, ncols=2)
+    # Under the axes: the means and spreads fill the plot's corners.
+    ax.legend(ncols=2, loc="upper center", bbox_to_anchor=(0.45, -0.18))
     fig.tight_layout()
     return fig
 
@@ -156,13 +159,14 @@ def plot_rmse_ratio(
             label=label,
         )
     ax.axhline(np.sqrt(2 / np.pi), color="0.6", lw=0.8)
-    ax.annotate(
-        "sqrt(2/π)",
-        (b[0], np.sqrt(2 / np.pi)),
+    ax.annotate(  # at the right end, where the curves are far above the line
+        r"$\sqrt{2/\pi}$",
+        (b[-1], np.sqrt(2 / np.pi)),
         textcoords="offset points",
-        xytext=(4, -12),
-        fontsize=8,
-        color="0.4",
+        xytext=(-2, -14),
+        ha="right",
+        fontsize=10,
+        color="0.3",
     )
     ax.set_xscale("log")
     ax.set_ylim(0.6, 1.05)
@@ -208,7 +212,7 @@ def plot_monte_carlo(
     ax.set_xscale("log")
     ax.set_xlabel("batch size b")
     ax.set_ylabel("simulated − exact mean RMSE")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -268,6 +272,6 @@ def plot_rmse_reports(
     ax.set_ylabel("RMSE of the first epoch")
     tallest = max(max(values) for _, values in series)
     ax.set_ylim(0, 1.4 * tallest)  # room for the legend above the bars
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
