@@ -26,7 +26,7 @@ _FENCE = (
 _COLON_FENCE = re.compile(_FENCE.format(":") + r"^(?P=fence)[ \t]*$\n?", re.M | re.S)
 _TICK_FENCE = re.compile(_FENCE.format("`") + r"^(?P=fence)[ \t]*$\n?", re.M | re.S)
 _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]+)`")
-_LABEL_LINE = re.compile(r"^\(([\w:.-]+)\)=[ \t]*\n", re.M)
+_LABEL_LINE = re.compile(r"^\(([\w:.-]+)\)=[ \t]*(?:\n|$)", re.M)
 SOLUTION_START = re.compile(
     r"^:{3,}\{solution-start\}[^\n]*\n(?::[^\n]*\n)*:{3,}[ \t]*$\n?", re.M
 )
@@ -359,6 +359,11 @@ class Converter:
             "seealso",
         ):
             title = self.convert(arg) if name == "admonition" else name.capitalize()
+            if "dropdown" in options.get("class", "").split():  # folded, as on the page
+                return (
+                    f"<details><summary>{title}</summary>\n\n"
+                    f"{self.convert(content)}\n\n</details>\n"
+                )
             return _quote(f"**{title}**\n\n{self.convert(content)}") + "\n"
         raise ValueError(
             f"{self.chapter}: the reader notebook cannot show the directive {{{name}}}"
