@@ -18,6 +18,7 @@ import sgdlab_descriptions  # noqa: E402
 import sgdlab_images  # noqa: E402
 import sgdlab_kernel  # noqa: E402
 import sgdlab_math  # noqa: E402
+import sgdlab_search  # noqa: E402
 import sgdlab_stylesheet  # noqa: E402
 
 
@@ -250,6 +251,39 @@ def test_a_display_formula_is_cut_into_its_side_by_side_parts():
         r"\qquad a",
     ):
         assert cut(whole) == [whole]
+
+
+def test_parts_are_found_inside_sphinxs_split_wrapper():
+    # Sphinx wraps a formula holding \\ (an aligned block) in split.
+    cut = sgdlab_math.display_parts
+    block = r"\begin{aligned} a &= b,\\ c &= d \end{aligned}"
+    assert cut(rf"\begin{{split}}{block} \qquad e = f\end{{split}}") == [block, "e = f"]
+    whole = r"\begin{split}a = b \\ c \qquad d\end{split}"
+    assert cut(whole) == [whole]
+
+
+def test_an_opening_bracket_stays_with_its_formula():
+    math = '<span class="math notranslate nohighlight">\\(B = 1\\)</span>'
+    page = f"<p>one batch ({math}), or ( {math} or {math}.</p>"
+    assert sgdlab_math.keep_brackets(page) == (
+        f'<p>one batch <span class="sgdlab-nobr">({math}),</span> or ( {math} or {math}.</p>'
+    )
+
+
+def test_search_summaries_are_rewritten_once(tmp_path):
+    sphinx_search = Path(sys.modules["sphinx"].__file__).parent / "themes/basic/static"
+    static = tmp_path / "_static"
+    static.mkdir()
+    (static / "searchtools.js").write_text(
+        (sphinx_search / "searchtools.js").read_text(encoding="utf-8")
+    )
+    sgdlab_search.patch_search_script(tmp_path)
+    once = (static / "searchtools.js").read_text()
+    sgdlab_search.patch_search_script(tmp_path)
+    assert (static / "searchtools.js").read_text() == once
+    assert (
+        once.count('.replace(/\\s+/g, " ")') == 2 and '".bd-sidebar-secondary"' in once
+    )
 
 
 def test_parts_are_typeset_as_formulas_that_wrap():
