@@ -655,3 +655,34 @@ def test_back_to_top_sits_in_the_corner_not_over_the_text(browser, site, viewpor
     assert box["x"] + box["width"] >= viewport["width"] - 24, box
     assert box["y"] + box["height"] >= viewport["height"] - 24, box
     assert not errors, errors
+
+
+#: In the page: the contrast ratio (WCAG) of each caption's text on its background.
+_CAPTION_CONTRAST = """() => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const background = el => { for (let e = el; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor, v = rgb(c);
+    if (v.length < 4 || v[3] === 1) return c; } return "rgb(255, 255, 255)"; };
+  return Array.from(document.querySelectorAll(".bd-article figcaption p"))
+    .map(p => { const a = lum(getComputedStyle(p).color), b = lum(background(p));
+                return [(Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+                        p.textContent.trim().slice(0, 50)]; });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_captions_are_as_legible_as_the_text(browser, site, scheme):
+    """Every figure caption's text has a contrast of at least 7:1 (WCAG AAA) on
+    its background, in light and dark mode."""
+    seen = 0
+    for name in ["book/epoch-rmse", "book/adaptive-optimizers"]:
+        context, page, _ = _open(browser, site + name + ".html", PHONE, scheme)
+        captions = page.evaluate(_CAPTION_CONTRAST)
+        context.close()
+        seen += len(captions)
+        faint = [c for c in captions if c[0] < 7]
+        assert not faint, f"{name}: {faint}"
+    assert seen >= 4
