@@ -110,23 +110,31 @@ def typeset_pages(
     return out, answer["css"]
 
 
-#: An inline formula (still TeX) right after "(", with the punctuation after it.
+#: An inline formula (still TeX), the "(" before it and the punctuation after it.
 _BRACKETED = re.compile(
-    r'\((<span class="math notranslate nohighlight">\\\(.*?\\\)</span>)([)\].,;:]*)',
+    r'(\(?)(<span class="math notranslate nohighlight">\\\((.*?)\\\)</span>)([)\].,;:]*)',
     re.S,
 )
+#: Longer formulas may be wider than a phone's line: they are left free to wrap.
+GLUED_TEX = 40
 
 
 def keep_brackets(text: str) -> str:
-    """``text`` with each "(" that opens an inline formula kept on the formula's line.
+    """``text`` with each short inline formula kept on one line with the "(" that
+    opens it and the punctuation that follows it.
 
-    A browser may break a line between a bracket and a formula typeset as an
-    SVG (an atomic inline), leaving "(" alone at a line's end; the bracket, the
-    formula and the punctuation after it go in one ``sgdlab-nobr`` span
+    A browser may break a line between a formula typeset as an SVG (an atomic
+    inline) and the bracket or comma beside it, leaving "(" alone at a line's
+    end or starting the next line with ","; they go in one ``sgdlab-nobr`` span
     (``white-space: nowrap``, ``assets/sgdlab.css``)."""
-    return _BRACKETED.sub(
-        lambda m: f'<span class="sgdlab-nobr">({m.group(1)}{m.group(2)}</span>', text
-    )
+
+    def glue(m: re.Match) -> str:
+        before, formula, tex, after = m.groups()
+        if not (before or after) or len(tex) > GLUED_TEX:
+            return m.group(0)
+        return f'<span class="sgdlab-nobr">{before}{formula}{after}</span>'
+
+    return _BRACKETED.sub(glue, text)
 
 
 #: A display formula's parts, side by side where the column is wide enough, else

@@ -262,11 +262,17 @@ def test_parts_are_found_inside_sphinxs_split_wrapper():
     assert cut(whole) == [whole]
 
 
-def test_an_opening_bracket_stays_with_its_formula():
-    math = '<span class="math notranslate nohighlight">\\(B = 1\\)</span>'
-    page = f"<p>one batch ({math}), or ( {math} or {math}.</p>"
+def test_brackets_and_punctuation_stay_with_a_short_formula():
+    def math(tex):
+        return f'<span class="math notranslate nohighlight">\\({tex}\\)</span>'
+
+    short, long = math("B = 1"), math("x" * (sgdlab_math.GLUED_TEX + 1))
+    page = (
+        f"<p>one batch ({short}), or ( {short} or {short}. Then {long}, {short} x</p>"
+    )
     assert sgdlab_math.keep_brackets(page) == (
-        f'<p>one batch <span class="sgdlab-nobr">({math}),</span> or ( {math} or {math}.</p>'
+        f'<p>one batch <span class="sgdlab-nobr">({short}),</span> or ( {short} or '
+        f'<span class="sgdlab-nobr">{short}.</span> Then {long}, {short} x</p>'
     )
 
 
