@@ -19,13 +19,16 @@ from __future__ import annotations
 #: (``--sgdlab-reserve``, measured by the script, and ``--sgdlab-top``, a sticky
 #: page header the page may declare): the whole player fits on a laptop's screen.
 #: ``--sgdlab-aspect`` is a panel's width over its height; ``--sgdlab-span`` the
-#: grid's columns over its rows. Touch targets are at least 44 px.
+#: grid's columns over its rows. A panel is as tall as its image (not stretched to
+#: its row, which would shift the overlay off the image). Touch targets are at
+#: least 44 px.
 _PLAYER_CSS = (
     ".sgdlab-animation,.sgdlab-explorer{container-type:inline-size}"
     ".sgdlab-explorer{text-align:left}"
     ".sgdlab-panels{display:grid;grid-template-columns:1fr;--sgdlab-span:1;"
     "margin-inline:auto;max-width:max(15rem,calc((100svh - var(--sgdlab-top,0px) - "
     "var(--sgdlab-reserve,4rem) - 1rem) * var(--sgdlab-aspect,1) * var(--sgdlab-span)))}"
+    ".sgdlab-panels>div{align-self:start}"
     "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}"
     ".sgdlab-panels.n2{--sgdlab-span:2}}"
     "@container (min-width:40rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr);"
