@@ -72,6 +72,7 @@ def typeset_pages(
     import json
     import subprocess
 
+    texts = [keep_brackets(text) for text in texts]
     pages = []
     for text in texts:
         formulas = []
@@ -109,9 +110,37 @@ def typeset_pages(
     return out, answer["css"]
 
 
+#: An inline formula (still TeX), the "(" before it and the punctuation after it.
+_BRACKETED = re.compile(
+    r'(\(?)(<span class="math notranslate nohighlight">\\\((.*?)\\\)</span>)([)\].,;:]*)',
+    re.S,
+)
+#: Longer formulas may be wider than a phone's line: they are left free to wrap.
+GLUED_TEX = 40
+
+
+def keep_brackets(text: str) -> str:
+    """``text`` with each short inline formula kept on one line with the "(" that
+    opens it and the punctuation that follows it.
+
+    A browser may break a line between a formula typeset as an SVG (an atomic
+    inline) and the bracket or comma beside it, leaving "(" alone at a line's
+    end or starting the next line with ","; they go in one ``sgdlab-nobr`` span
+    (``white-space: nowrap``, ``assets/sgdlab.css``)."""
+
+    def glue(m: re.Match) -> str:
+        before, formula, tex, after = m.groups()
+        if not (before or after) or len(tex) > GLUED_TEX:
+            return m.group(0)
+        return f'<span class="sgdlab-nobr">{before}{formula}{after}</span>'
+
+    return _BRACKETED.sub(glue, text)
+
+
 #: A display formula's parts, side by side where the column is wide enough, else
 #: one under the other, centred (``assets/sgdlab.css``).
 PARTS = '<span class="sgdlab-parts">%s</span>'
+_SPLIT_OPEN, _SPLIT_CLOSE = "\\begin{split}", "\\end{split}"
 _SPLIT_WORD = re.compile(r"\\(begin|end|left|right|qquad)(?![a-zA-Z])|\\.|[{}]", re.S)
 
 
@@ -120,7 +149,13 @@ def display_parts(tex: str) -> list[str]:
     environments and ``\\left...\\right``), where it sets formulas side by side
     (``A, \\qquad B``). MathJax 3 does not break a long formula across lines;
     typeset as separate formulas, the parts wrap onto lines of their own in a
-    phone's column. A formula with a top-level line break stays whole."""
+    phone's column. A formula with a top-level line break stays whole. Sphinx
+    wraps a formula that holds ``\\\\`` (in an ``aligned`` block, say) in
+    ``split``: the parts are looked for inside that wrapper."""
+    inner = tex.strip()
+    if inner.startswith(_SPLIT_OPEN) and inner.endswith(_SPLIT_CLOSE):
+        parts = display_parts(inner[len(_SPLIT_OPEN) : -len(_SPLIT_CLOSE)])
+        return parts if len(parts) > 1 else [tex]
     parts, depth, start = [], 0, 0
     for word in _SPLIT_WORD.finditer(tex):
         token, name = word.group(0), word.group(1)

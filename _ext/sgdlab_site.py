@@ -22,6 +22,7 @@ measure for most):
   explorers' runs as files loaded lazily.
 - ``sgdlab_lazy``: a chapter laid out as the reader nears it.
 - ``sgdlab_reader``: drawers that close after a link; blocks that show they scroll.
+- ``sgdlab_search``: search summaries made of the page's words, white space collapsed.
 
 After the build, :func:`_rewrite_pages` runs them over every page, in that
 order: formulas first (the stylesheet bundle must see their classes), then each
@@ -37,6 +38,7 @@ import sgdlab_descriptions
 import sgdlab_ids
 import sgdlab_lazy
 import sgdlab_math
+import sgdlab_search
 from sgdlab_head import MARK, HeadRewriter
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -69,6 +71,7 @@ def _rewrite_pages(app: Sphinx, exception) -> None:
         for page, text in zip(pages, texts, strict=True):
             page.write_text(text, encoding="utf-8")
     sgdlab_lazy.patch_theme_script(outdir)
+    sgdlab_search.patch_search_script(outdir)
     rewriter = HeadRewriter(
         outdir,
         thebe=bool(launch.get("thebe")),

@@ -392,6 +392,26 @@ def test_explorers_fit_a_phone(browser, page_url):
     context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_each_overlay_lies_on_its_panels_image(browser, page_url, width):
+    """The overlay a player draws on is exactly as large as its panel's image, at a
+    phone's and a laptop's width: a panel is not stretched to the height of its row
+    (which would move the drawn path off the axes)."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(page_url)
+    boxes = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.sgdlab-panels img'))
+              .filter(i => i.checkVisibility()).map(img => {
+                const a = img.getBoundingClientRect(),
+                      b = img.nextElementSibling.getBoundingClientRect();
+                return [a.top - b.top, a.height - b.height, a.width - b.width]; })"""
+    )
+    context.close()
+    assert len(boxes) >= 2
+    assert all(max(map(abs, box)) < 0.5 for box in boxes), boxes
+
+
 def test_without_scripts_the_static_grid_shows(browser, page_url):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -18,6 +18,7 @@ import sgdlab_descriptions  # noqa: E402
 import sgdlab_images  # noqa: E402
 import sgdlab_kernel  # noqa: E402
 import sgdlab_math  # noqa: E402
+import sgdlab_search  # noqa: E402
 import sgdlab_stylesheet  # noqa: E402
 
 
@@ -250,6 +251,45 @@ def test_a_display_formula_is_cut_into_its_side_by_side_parts():
         r"\qquad a",
     ):
         assert cut(whole) == [whole]
+
+
+def test_parts_are_found_inside_sphinxs_split_wrapper():
+    # Sphinx wraps a formula holding \\ (an aligned block) in split.
+    cut = sgdlab_math.display_parts
+    block = r"\begin{aligned} a &= b,\\ c &= d \end{aligned}"
+    assert cut(rf"\begin{{split}}{block} \qquad e = f\end{{split}}") == [block, "e = f"]
+    whole = r"\begin{split}a = b \\ c \qquad d\end{split}"
+    assert cut(whole) == [whole]
+
+
+def test_brackets_and_punctuation_stay_with_a_short_formula():
+    def math(tex):
+        return f'<span class="math notranslate nohighlight">\\({tex}\\)</span>'
+
+    short, long = math("B = 1"), math("x" * (sgdlab_math.GLUED_TEX + 1))
+    page = (
+        f"<p>one batch ({short}), or ( {short} or {short}. Then {long}, {short} x</p>"
+    )
+    assert sgdlab_math.keep_brackets(page) == (
+        f'<p>one batch <span class="sgdlab-nobr">({short}),</span> or ( {short} or '
+        f'<span class="sgdlab-nobr">{short}.</span> Then {long}, {short} x</p>'
+    )
+
+
+def test_search_summaries_are_rewritten_once(tmp_path):
+    sphinx_search = Path(sys.modules["sphinx"].__file__).parent / "themes/basic/static"
+    static = tmp_path / "_static"
+    static.mkdir()
+    (static / "searchtools.js").write_text(
+        (sphinx_search / "searchtools.js").read_text(encoding="utf-8")
+    )
+    sgdlab_search.patch_search_script(tmp_path)
+    once = (static / "searchtools.js").read_text()
+    sgdlab_search.patch_search_script(tmp_path)
+    assert (static / "searchtools.js").read_text() == once
+    assert (
+        once.count('.replace(/\\s+/g, " ")') == 2 and '".bd-sidebar-secondary"' in once
+    )
 
 
 def test_parts_are_typeset_as_formulas_that_wrap():

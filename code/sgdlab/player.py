@@ -7,7 +7,9 @@ move (a fitted line, a path, a loss curve) over them, from runs embedded as
 JSON. The script (``window.sgdlabPlayer``) is the same for every player; an
 animation adds a play button and a frame slider, an explorer adds form
 controls that choose among runs computed beforehand. Nothing is computed in
-the browser but the mapping of data to the panel's coordinates. The stylesheet
+the browser but the mapping of data to the panel's coordinates. On a phone the
+player shows one panel at a time, chosen by tabs, with its play button under it;
+on a laptop the whole player fits the screen. The stylesheet
 and the scripts themselves are in :mod:`sgdlab.player_assets`.
 """
 
@@ -128,18 +130,52 @@ def _panels(
             f'<svg viewBox="0 0 {w:.2f} {height:.2f}" aria-hidden="true"'
             f' style="position:absolute;left:0;top:0;width:100%;height:100%"></svg></div>'
         )
-    grid = (
-        f'<div class="sgdlab-panels n{len(panels)}">\n' + "\n".join(panels) + "\n</div>"
+    main = _main_panel(kinds)
+    panels[main] = panels[main].replace(
+        "<div style=", '<div class="sgdlab-on" style=', 1
     )
-    return grid, boxes
+    widths = [right - left for left, right in crops]
+    grid = (
+        f'<div class="sgdlab-panels n{len(panels)}" style="--sgdlab-aspect:'
+        f'{sum(widths) / len(widths) / height:.3f}">\n' + "\n".join(panels) + "\n</div>"
+    )
+    return _tabs(kinds, main) + grid, boxes
+
+
+#: What a panel's tab says, by the kind of the panel (a second path panel is the zoom).
+_TAB_NAMES = {"line": "data", "path": "path", "loss": "loss"}
+
+
+def _main_panel(kinds: list[str]) -> int:
+    """The panel a phone shows first: the path of the parameters where there is one."""
+    return kinds.index("path") if "path" in kinds else 0
+
+
+def _tabs(kinds: list[str], main: int) -> str:
+    """Buttons that choose the one panel shown where the player is narrow (a phone),
+    so that the panel and the play button fit on the screen together."""
+    names, buttons = [], []
+    for i, kind in enumerate(kinds):
+        name = _TAB_NAMES[kind] if _TAB_NAMES[kind] not in names else "zoom"
+        names.append(name)
+        pressed = "true" if i == main else "false"
+        buttons.append(
+            f'<button type="button" data-panel="{i}" aria-pressed="{pressed}">'
+            f"{name}</button>"
+        )
+    return (
+        '<div class="sgdlab-tabs" role="group" aria-label="panel shown">'
+        + "".join(buttons)
+        + "</div>"
+    )
 
 
 def _play_controls(uid: str, n_frames: int) -> str:
-    return f"""<div style="display:flex;gap:0.8em;align-items:center;margin-top:0.3em">
+    return f"""<div class="sgdlab-bar">
 <button type="button" class="sgdlab-play" aria-pressed="false" aria-controls="{uid}"
- style="min-width:6.5em">&#9654; Play</button>
+ >&#9654; Play</button>
 <input type="range" class="sgdlab-frame" min="0" max="{n_frames - 1}" value="0" step="1"
- aria-label="frame" style="flex:1">
+ aria-label="frame">
 <output class="sgdlab-step" aria-live="off">step 0</output>
 </div>"""
 
@@ -170,8 +206,10 @@ def animation_html(
     fragment = f"""<div class="sgdlab-animation" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{width * 1.35:.0f}px">
 <style>{_PLAYER_CSS}</style>
+<div class="sgdlab-stage">
 {grid}
 {_play_controls(uid, len(spec["frames"]))}
+</div>
 <script type="application/json">{payload}</script>
 <script>{_PLAYER_LIB_JS}{_ANIMATION_JS % {"id": uid}}</script>
 </div>"""
@@ -320,13 +358,15 @@ def explorer_player(
     return f"""<div class="sgdlab-explorer" id="{uid}" role="group" aria-label="{alt}"
  style="max-width:{max(width * 1.35, 560):.0f}px">
 <style>{_PLAYER_CSS}</style>
+<div class="sgdlab-stage">
+{grid}
+{_play_controls(uid, steps + 1)}
+</div>
 <div class="sgdlab-controls">
 {inputs}
 </div>
 <p class="sgdlab-summary" role="status" aria-live="polite"></p>
 {table}
-{grid}
-{_play_controls(uid, steps + 1)}
 <noscript>{static}</noscript>
 <script class="sgdlab-data" type="application/json">{payload}</script>
 <script>{_PLAYER_LIB_JS}{_EXPLORER_JS % {"id": uid}}</script>

@@ -8,28 +8,62 @@ are kept apart from the Python that builds the HTML so that each reads whole.
 
 from __future__ import annotations
 
-#: Panels side by side where each is at least about 15rem wide, else two or one
+#: Panels side by side where each is at least about 13rem wide, else two or one
 #: per row: at 390 px the four panels of a row would shrink their 10 pt labels to
-#: 3 px; stacked, each panel is drawn at about its natural size. Container
-#: queries size the grid by the player's own width (the page's column), not
-#: the window's. Explorers (:func:`explorer_player`) share the rules and add
-#: their controls, which wrap on a phone.
+#: 3 px. Container queries size the grid by the player's own width (the page's
+#: column), not the window's. Where the player is narrow (a phone) and scripts run,
+#: it shows one panel at a time, chosen by a row of tabs, with the play button
+#: right under it; an explorer's stage (tabs, panel, play button) stays on screen
+#: (sticky) while the reader scrolls through its controls. The panels' grid is never
+#: taller than the window less what the player shows beside it
+#: (``--sgdlab-reserve``, measured by the script, and ``--sgdlab-top``, a sticky
+#: page header the page may declare): the whole player fits on a laptop's screen.
+#: ``--sgdlab-aspect`` is a panel's width over its height; ``--sgdlab-span`` the
+#: grid's columns over its rows. A panel is as tall as its image (not stretched to
+#: its row, which would shift the overlay off the image). Touch targets are at
+#: least 44 px.
 _PLAYER_CSS = (
     ".sgdlab-animation,.sgdlab-explorer{container-type:inline-size}"
     ".sgdlab-explorer{text-align:left}"
-    ".sgdlab-panels{display:grid;grid-template-columns:1fr}"
-    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}}"
-    "@container (min-width:45rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr)}}"
-    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr)}}"
-    ".sgdlab-controls{display:flex;flex-wrap:wrap;gap:0.4em 1.4em;margin:0.4em 0}"
-    ".sgdlab-controls>div{flex:1 1 14em;min-width:0}"
+    ".sgdlab-panels{display:grid;grid-template-columns:1fr;--sgdlab-span:1;"
+    "margin-inline:auto;max-width:max(15rem,calc((100svh - var(--sgdlab-top,0px) - "
+    "var(--sgdlab-reserve,4rem) - 1rem) * var(--sgdlab-aspect,1) * var(--sgdlab-span)))}"
+    ".sgdlab-panels>div{align-self:start}"
+    "@container (min-width:32rem){.sgdlab-panels{grid-template-columns:1fr 1fr}"
+    ".sgdlab-panels.n2{--sgdlab-span:2}}"
+    "@container (min-width:40rem){.sgdlab-panels.n3{grid-template-columns:repeat(3,1fr);"
+    "--sgdlab-span:3}}"
+    "@container (min-width:60rem){.sgdlab-panels.n4{grid-template-columns:repeat(4,1fr);"
+    "--sgdlab-span:4}}"
+    ".sgdlab-tabs{display:none}"
+    "@media (scripting:enabled){@container not (min-width:32rem){"
+    ".sgdlab-tabs{display:flex;gap:0.3em;margin-bottom:0.3em}"
+    ".sgdlab-panels>div:not(.sgdlab-on){display:none}"
+    ".sgdlab-explorer .sgdlab-stage{position:sticky;top:var(--sgdlab-top,0px);z-index:2;"
+    "background:var(--pst-color-background,var(--jp-layout-color0,Canvas));"
+    "padding-bottom:0.2em;border-bottom:1px solid rgb(128 128 128 / 0.4)}}}"
+    ".sgdlab-tabs button{flex:1 1 0;min-height:44px;min-width:44px;padding:0 0.4em;"
+    "border:1px solid rgb(128 128 128 / 0.6);border-radius:0.3em;background:transparent;"
+    "color:inherit;font:inherit}"
+    ".sgdlab-tabs button[aria-pressed=true]{font-weight:700;"
+    "background:rgb(128 128 128 / 0.2);box-shadow:inset 0 -3px 0 currentColor}"
+    ".sgdlab-bar{display:flex;gap:0.8em;align-items:center;margin-top:0.3em}"
+    ".sgdlab-bar input{flex:1;min-width:0}"
+    ".sgdlab-play{min-width:6.5em}"
+    ".sgdlab-stage button,.sgdlab-controls select{min-height:44px;min-width:44px;"
+    "padding-inline:0.6em}"
+    ".sgdlab-stage input[type=range],.sgdlab-controls input[type=range]{min-height:44px}"
+    ".sgdlab-controls{display:flex;flex-wrap:wrap;gap:0.2em 1.4em;margin:0.4em 0}"
+    ".sgdlab-controls>div{flex:1 1 11em;min-width:0}"
     ".sgdlab-controls label{display:block;font-weight:600}"
-    ".sgdlab-controls input[type=range]{width:100%}"
+    ".sgdlab-controls input[type=range]{width:100%;margin:0}"
+    ".sgdlab-controls select{display:block}"
     ".sgdlab-ticks{position:relative;display:flex;justify-content:space-between;"
     "font-size:0.8em;margin-bottom:1.2em}"
     ".sgdlab-mark{position:absolute;top:1.2em;white-space:nowrap;font-size:0.95em;"
     "border-left:2px solid currentColor;padding-left:0.2em}"
     ".sgdlab-mark.end{border-left:0;border-right:2px solid currentColor;padding:0 0.2em 0 0}"
+    ".sgdlab-summary{margin:0.3em 0}"
     ".sgdlab-race{font-size:0.9em;margin:0.4em 0}"
     ".sgdlab-race .focus{font-weight:700}"
 )
@@ -40,6 +74,37 @@ _PLAYER_CSS = (
 #: each panel (axes) has a kind: ``line`` (the line a·x + c over the data),
 #: ``path`` (the parameters' path and where they are now) or ``loss``.
 _PLAYER_LIB_JS = """
+window.sgdlabLayout = window.sgdlabLayout || function (root) {
+  /* Tabs choose the one panel shown on a narrow screen; fit() measures what the
+     player shows beside its panels (--sgdlab-reserve, see the stylesheet). */
+  var tabs = root.querySelectorAll(".sgdlab-tabs button");
+  var panels = root.querySelectorAll(".sgdlab-panels > div");
+  var grid = root.querySelector(".sgdlab-panels"), stage = root.querySelector(".sgdlab-stage");
+  var row = root.querySelector(".sgdlab-tabs");
+  tabs.forEach(function (tab) {
+    tab.addEventListener("click", function () {
+      var k = +tab.dataset.panel;
+      tabs.forEach(function (t, i) { t.setAttribute("aria-pressed", String(i === k)); });
+      panels.forEach(function (p, i) { p.classList.toggle("sgdlab-on", i === k); });
+    });
+  });
+  function fit() {
+    var tabbed = getComputedStyle(row).display !== "none";
+    /* tabbed, an explorer's sticky stage leaves room for a control below it */
+    var rest = tabbed ? stage.offsetHeight - grid.offsetHeight +
+      (root.classList.contains("sgdlab-explorer") ? 128 : 0)
+      : root.offsetHeight - grid.offsetHeight;
+    root.style.setProperty("--sgdlab-reserve", rest + "px");
+  }
+  window.addEventListener("resize", fit);
+  if ("IntersectionObserver" in window) {
+    var near = new IntersectionObserver(function (entries) {
+      if (entries.some(function (e) { return e.isIntersecting; })) { near.disconnect(); fit(); }
+    }, {rootMargin: "100% 0px"});
+    near.observe(root);
+  } else fit();
+  return fit;
+};
 window.sgdlabPlayer = window.sgdlabPlayer || function (root, spec) {
   var svgs = root.querySelectorAll(".sgdlab-panels svg"), NS = "http://www.w3.org/2000/svg";
   var button = root.querySelector("button.sgdlab-play");
@@ -127,6 +192,7 @@ window.sgdlabPlayer = window.sgdlabPlayer || function (root, spec) {
 _ANIMATION_JS = """
 (function () {
   var root = document.getElementById("%(id)s");
+  window.sgdlabLayout(root);
   var spec = JSON.parse(root.querySelector("script[type='application/json']").textContent);
   var player = window.sgdlabPlayer(root, spec);
   player.show(spec.runs); player.draw(0);
@@ -138,6 +204,7 @@ _ANIMATION_JS = """
 _EXPLORER_JS = """
 (function () {
   var root = document.getElementById("%(id)s");
+  var fit = window.sgdlabLayout(root);
   var data = root.querySelector("script.sgdlab-data");
   /* In a notebook the runs are inline. On the site they are a file (data-src, see
      _ext/sgdlab_site.py), fetched as the explorer nears the screen. */
@@ -211,6 +278,7 @@ _EXPLORER_JS = """
     /* The first summary is not news: a screen reader announces only changes. */
     summary.setAttribute("aria-live", "off");
     update();
+    fit();  /* the summary and the table are filled now */
     setTimeout(function () { summary.setAttribute("aria-live", "polite"); }, 0);
   }
 })();
