@@ -174,6 +174,25 @@ _IMAGES = """() => [...document.querySelectorAll('.bd-article img')].map(i => {
           attrs: [+i.getAttribute('width'), +i.getAttribute('height')]};
 })"""
 
+#: On a phone a player shows one panel at a time: a reader taps each panel's tab
+#: (the ``n``-th tab of every player shows its ``n``-th panel).
+_TABS = """() => Math.max(0,
+  ...[...document.querySelectorAll('.sgdlab-tabs')].map(r => r.children.length))"""
+_TAP = """n => document.querySelectorAll('.sgdlab-tabs').forEach(r => {
+  if (r.children[n] && getComputedStyle(r).display !== 'none') r.children[n].click();
+})"""
+
+
+def _shown_images(page):
+    """Every image a reader sees, tapping through the players' tabs in turn."""
+    seen = {}
+    for n in range(max(page.evaluate(_TABS), 1)):
+        page.evaluate(_TAP, n)
+        for image in page.evaluate(_IMAGES):
+            if image["width"] > 0 or image["src"] not in seen:
+                seen[image["src"]] = image
+    return list(seen.values())
+
 
 def _chapter_images(browser, site, width, scheme="light"):
     context = browser.new_context(
@@ -185,7 +204,7 @@ def _chapter_images(browser, site, width, scheme="light"):
     page = context.new_page()
     for chapter in test_site.CHAPTERS:
         page.goto(site + chapter + ".html", wait_until="networkidle")
-        for image in page.evaluate(_IMAGES):
+        for image in _shown_images(page):
             if image["src"].endswith(".svg") and "_static" not in image["src"]:
                 yield chapter, image, page
     context.close()
