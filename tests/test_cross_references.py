@@ -11,6 +11,7 @@ Previous/Next links, read from the built pages.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -110,12 +111,14 @@ def test_previous_and_next_name_other_pages_by_their_titles(build):
 # --- citations --------------------------------------------------------------
 
 
+@functools.cache
 def _bib_entries() -> dict:
     from pybtex.database import parse_file
 
     return parse_file(str(BIB)).entries
 
 
+@functools.cache
 def _plain(text: str) -> str:
     """BibTeX's text as a page shows it: accents decoded, braces dropped."""
     from pybtex.richtext import Text
@@ -170,6 +173,7 @@ def _opens_with(text: str, entry) -> bool:
     return _words(after).startswith(_title_words(entry))
 
 
+@functools.cache
 def _reference_list() -> dict[str, tuple[str, object]]:
     """Each entry of the built reference list by its id: (its text, its bib entry)."""
     soup = _soup(BOOK / "references.html")
