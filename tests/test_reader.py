@@ -223,11 +223,30 @@ READING = [SMALL_PHONE, PHONE, TABLET, LAPTOP]
 def test_nothing_in_the_main_column_is_cut_off(
     browser, site, page_name, viewport, scheme
 ):
-    context, page, errors = _open(browser, site + page_name + ".html", viewport, scheme)
-    page.evaluate(_LAY_OUT_ALL)
-    problems = page.evaluate(_CLIPPED)
-    context.close()
+    problems = _read(browser, site, page_name, viewport, scheme)["clipped"]
     assert not problems, "\n".join(problems)
+
+
+#: What each probe found on a page at one size and scheme: ``_read`` loads a page
+#: once for every probe, and the tests below share its findings.
+_FOUND: dict[tuple[str, int, str], dict[str, list]] = {}
+
+
+def _read(browser, site, page_name: str, viewport: dict, scheme: str = "light") -> dict:
+    """Each probe's findings on ``page_name`` laid out whole at ``viewport``."""
+    key = (page_name, viewport["width"], scheme)
+    if key not in _FOUND:
+        probes = {
+            "clipped": _CLIPPED,
+            "brackets": _LONELY_BRACKETS,
+            "formulas": _SCROLLING_FORMULAS,
+            "prose": _PROSE,
+        }
+        context, page, _ = _open(browser, site + page_name + ".html", viewport, scheme)
+        page.evaluate(_LAY_OUT_ALL)
+        _FOUND[key] = {name: page.evaluate(js) for name, js in probes.items()}
+        context.close()
+    return _FOUND[key]
 
 
 # --- Every admonition draws its icon -------------------------------------------------------
@@ -330,9 +349,7 @@ _PROSE = """() => {
 def test_no_raw_tex_in_the_text_of_a_page(browser, site, page_name):
     import re
 
-    context, page, _ = _open(browser, site + page_name + ".html", LAPTOP)
-    text = page.evaluate(_PROSE)
-    context.close()
+    text = _read(browser, site, page_name, LAPTOP)["prose"]
     found = [
         text[max(0, m.start() - 40) : m.end() + 40].replace("\n", " ")
         for m in re.finditer(_RAW_TEX, text)
@@ -509,10 +526,7 @@ _SCROLLING_FORMULAS = """() => Array.from(document.querySelectorAll(
 def test_display_formulas_fit_a_phone_without_scrolling(browser, site, page_name):
     """At 390 px every display formula is set on lines (or parts) that fit the
     column: the reader never has to scroll one sideways to read it."""
-    context, page, _ = _open(browser, site + page_name + ".html", PHONE)
-    page.evaluate(_LAY_OUT_ALL)
-    wide = page.evaluate(_SCROLLING_FORMULAS)
-    context.close()
+    wide = _read(browser, site, page_name, PHONE)["formulas"]
     assert not wide, "\n".join(wide)
 
 
@@ -554,10 +568,7 @@ _LONELY_BRACKETS = """() => {
 def test_no_bracket_is_left_at_a_line_end(browser, site, page_name, viewport):
     """No "(" ends a line whose formula starts the next, and no line starts with the
     comma, full stop or ")" that follows a short formula."""
-    context, page, _ = _open(browser, site + page_name + ".html", viewport)
-    page.evaluate(_LAY_OUT_ALL)
-    lonely = page.evaluate(_LONELY_BRACKETS)
-    context.close()
+    lonely = _read(browser, site, page_name, viewport)["brackets"]
     assert not lonely, "\n".join(lonely)
 
 
