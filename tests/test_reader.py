@@ -357,21 +357,26 @@ def test_no_raw_tex_in_the_text_of_a_page(browser, site, page_name):
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("query", ["batch", "learning rate", "momentum", "epoch"])
-def test_no_raw_tex_in_search_snippets(browser, site, query):
-    import re
-
-    context, page, _ = _open(browser, site + "search.html?q=" + query, LAPTOP)
+def _search_results(browser, site, query: str, viewport: dict, selector: str) -> list:
+    """The text of each ``selector`` on the search page for ``query``, once the
+    search has finished and the last results' summaries have arrived."""
+    context, page, _ = _open(browser, site + "search.html?q=" + query, viewport)
     page.wait_for_selector("#search-results li p.context", timeout=20_000)
     page.wait_for_function(
         "() => !document.querySelector('#search-progress')?.textContent.includes('Searching')",
         timeout=20_000,
     )
     page.wait_for_timeout(500)  # the summaries of the last results arrive
-    snippets = page.eval_on_selector_all(
-        "#search-results li", "items => items.map(li => li.textContent)"
-    )
+    texts = page.eval_on_selector_all(selector, "els => els.map(e => e.textContent)")
     context.close()
+    return texts
+
+
+@pytest.mark.parametrize("query", ["batch", "learning rate", "momentum", "epoch"])
+def test_no_raw_tex_in_search_snippets(browser, site, query):
+    import re
+
+    snippets = _search_results(browser, site, query, LAPTOP, "#search-results li")
     assert snippets
     found = [s for s in snippets if re.search(_RAW_TEX, s)]
     assert not found, "\n\n".join(found)
@@ -621,17 +626,9 @@ def test_search_summaries_are_the_pages_words(browser, site, query):
     page's buttons (".pdf") or its "Contents" sidebar."""
     import re
 
-    context, page, _ = _open(browser, site + "search.html?q=" + query, PHONE)
-    page.wait_for_selector("#search-results li p.context", timeout=20_000)
-    page.wait_for_function(
-        "() => !document.querySelector('#search-progress')?.textContent.includes('Searching')",
-        timeout=20_000,
+    summaries = _search_results(
+        browser, site, query, PHONE, "#search-results li p.context"
     )
-    page.wait_for_timeout(500)  # the summaries of the last results arrive
-    summaries = page.eval_on_selector_all(
-        "#search-results li p.context", "ps => ps.map(p => p.textContent)"
-    )
-    context.close()
     assert summaries
     for summary in summaries:
         assert not re.search(r"\s\s", summary), repr(summary)
